@@ -11,11 +11,15 @@ setup:
 # The main job: the data it knows, then the Chinchilla-law posterior on
 # chinchilla-epoch (5 highest-loss runs dropped, as Besiroglu et al.) written as
 # results/report.html (with results/report.nc), and that law's forecasts for five
-# published model configurations on the terminal.
+# published model configurations on the terminal; the compute-optimal split at
+# Chinchilla's budget and how far GPT-3 and LLaMA 65B are from it; and the
+# Kaplan-vs-Chinchilla comparison on the same runs (results/compare.html).
 run: setup
 	.venv/bin/scaling-forecast data list
 	.venv/bin/scaling-forecast report --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/report.html
 	.venv/bin/scaling-forecast predict $(RESULTS)/report.nc $(MODELS)
+	.venv/bin/scaling-forecast allocate $(RESULTS)/report.nc --compute 5.76e23 --model "GPT-3 175B" --model "LLaMA 65B"
+	.venv/bin/scaling-forecast compare --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/compare.html
 
 test: setup
 	.venv/bin/python -m pytest

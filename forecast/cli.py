@@ -2,13 +2,16 @@
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
+import numpy as np
 
 from forecast import __version__, queries, registry, runs, summary
-from forecast.selection import RunSelection, SamplerSettings
+from forecast.selection import LAW_NAMES, RunSelection, SamplerSettings
 from forecast.errors import InputError
+from forecast.predict import interval
 
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 
@@ -107,17 +110,31 @@ def _selection_options(command):
         click.option("--compute-max", type=float, help="Keep runs with compute <= this many FLOP."),
         click.option("--drop-highest-loss", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Drop the K highest-loss runs (Besiroglu et al. drop 5 of chinchilla-epoch)."),
+        click.option("--non-embedding", is_flag=True,
+                     help="Count N without embedding parameters and C = 6ND with that N (Kaplan's convention)."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _fit_selected(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss, sampler):
-    """Load runs from a dataset or CSV, apply the selection flags, fit."""
+law_option = click.option("--law", type=click.Choice(LAW_NAMES), default="chinchilla", show_default=True,
+                          help="Which law to fit (see the README's 'Laws').")
+
+
+def _load_selected(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss,
+                   non_embedding):
+    """Runs from a dataset or CSV, with the selection the flags describe."""
     table, source, digest = runs.load_runs(dataset, runs_file)
-    selection = RunSelection(tuple(families), tuple(loss_kinds), compute_min, compute_max, drop_highest_loss)
-    return _fit_class().fit(table, source=source, source_sha256=digest, selection=selection, sampler=sampler)
+    selection = RunSelection(tuple(families), tuple(loss_kinds), compute_min, compute_max, drop_highest_loss,
+                             non_embedding)
+    return table, source, digest, selection
+
+
+def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings):
+    """Load runs, apply the selection flags, fit ``law``."""
+    table, source, digest, selection = _load_selected(**selection_flags)
+    return _fit_class().fit(table, source=source, source_sha256=digest, law=law, selection=selection, sampler=sampler)
 
 
 def _fit_class():
@@ -152,6 +169,7 @@ def _describe_fit(fitted) -> str:
 
 @app.command("fit")
 @_selection_options
+@law_option
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="NetCDF file to write the posterior to.")
 @click.option("--draws", type=click.IntRange(min=100), default=SamplerSettings.draws, show_default=True)
 @click.option("--tune", type=click.IntRange(min=100), default=SamplerSettings.tune, show_default=True)
@@ -161,11 +179,10 @@ def _describe_fit(fitted) -> str:
               help="Credible interval level for printed parameters.")
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (results are still flagged).")
 @json_flag
-def fit_command(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss,
-                out, draws, tune, chains, seed, level, allow_unconverged, as_json) -> None:
-    """Fit the Chinchilla law L = E + A N^-alpha + B D^-beta with PyMC + nutpie."""
+def fit_command(law, out, draws, tune, chains, seed, level, allow_unconverged, as_json, **selection) -> None:
+    """Fit a scaling law (default: Chinchilla, L = E + A N^-alpha + B D^-beta) with PyMC + nutpie."""
     sampler = SamplerSettings(draws=draws, tune=tune, chains=chains, seed=seed)
-    fitted = _fit_selected(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss, sampler)
+    fitted = _fit_selected(selection, law, sampler)
     fitted.save(out)
     diagnostics = fitted.diagnostics
     _warn_unconverged(diagnostics, allow=True)
@@ -248,29 +265,194 @@ def _extrapolation_warnings(table) -> list[str]:
 
 @app.command("report")
 @_selection_options
+@law_option
 @click.option("--fit", "fit_file", type=click.Path(path_type=Path), help="Report on this saved fit instead of fitting.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/report.html"), show_default=True,
               help="HTML file to write; a new fit is saved beside it as .nc.")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
 @click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (the report still says so).")
-def report_command(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss,
-                   fit_file, out, level, seed, allow_unconverged) -> None:
+def report_command(law, fit_file, out, level, seed, allow_unconverged, **selection) -> None:
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
     from forecast.report import write_report
 
     if fit_file is not None:
-        if dataset or runs_file:
+        if selection["dataset"] or selection["runs_file"]:
             raise InputError("give --fit or a dataset/runs selection, not both")
         fitted = _fit_class().load(fit_file)
     else:
-        default = None if runs_file else "chinchilla-epoch"
-        fitted = _fit_selected(dataset or default, runs_file, families, loss_kinds, compute_min, compute_max,
-                               drop_highest_loss, SamplerSettings(seed=seed))
+        fitted = _fit_selected(_default_dataset(selection), law, SamplerSettings(seed=seed))
         print(f"posterior written to {fitted.save(out.with_suffix('.nc'))}")
     _warn_unconverged(fitted.diagnostics, allow=True)
     print(f"report on the {_describe_fit(fitted)} written to {write_report(fitted, out, level=level)}")
     _warn_unconverged(fitted.diagnostics, allow_unconverged)
+
+
+@app.command("allocate")
+@click.argument("fit_file", type=click.Path(path_type=Path))
+@click.option("--compute", "budgets", type=float, multiple=True,
+              help="Budget in FLOP (repeatable): posterior of N_opt, D_opt, tokens per parameter and loss.")
+@click.option("--model", "models", multiple=True,
+              help="A published configuration by name (repeatable): how far it is from compute-optimal.")
+@click.option("--params", type=float, multiple=True, help="N of your own run (repeatable, paired with --tokens).")
+@click.option("--tokens", type=float, multiple=True, help="D of your own run (repeatable).")
+@click.option("--flops-per-param-token", type=click.FloatRange(min=0, min_open=True), default=6.0, show_default=True,
+              help="k in C = k N D.")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
+@click.option("--allow-unconverged", is_flag=True, help="Show allocations from a fit that failed its diagnostics (flagged).")
+@json_flag
+def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_token, level, allow_unconverged,
+                     as_json) -> None:
+    """Compute-optimal N and D for FLOP budgets, and the compute overhead of given (N, D), from a saved fit."""
+    from forecast.allocation import allocation_table, overhead_table
+
+    if not (budgets or models or params):
+        raise InputError("give at least one --compute budget, --model, or --params with --tokens")
+    n, d = queries.points(models, params, tokens, (), None) if (models or params) else ((), ())
+    fitted = _fit_class().load(fit_file)
+    _warn_unconverged(fitted.diagnostics, allow_unconverged)
+    k = flops_per_param_token
+    a = fitted.draws.frontier().a
+    exponent = {"median": float(np.median(a))} | dict(zip(("lo", "hi"), map(float, interval(a, level))))
+    optimal = allocation_table(fitted.draws, budgets, level=level, flops_per_param_token=k) if budgets else None
+    far = overhead_table(fitted.draws, n, d, level=level, flops_per_param_token=k) if len(n) else None
+    if far is not None and models:
+        far.insert(0, "model", list(models) + [""] * (len(far) - len(models)))
+    if as_json:
+        _print_json(_fit_json(fitted, level) | {
+            "flops_per_param_token": k,
+            "exponent_a": exponent | {"level": level},
+            "allocations": [] if optimal is None else optimal.to_dict("records"),
+            "overheads": [] if far is None else far.to_dict("records"),
+        })
+        return
+    pct = f"{level:.0%}"
+    print(f"Compute-optimal allocation from the {_describe_fit(fitted)}; C = {k:g} N D FLOP; {pct} equal-tailed intervals.")
+    print(f"  N_opt grows as C^a with a = {exponent['median']:.3f} [{exponent['lo']:.3f}, {exponent['hi']:.3f}]")
+    for r in [] if optimal is None else optimal.itertuples():
+        print(f"  C={r.compute:.3g} FLOP: N_opt {r.params_median:.3g} [{r.params_lo:.3g}, {r.params_hi:.3g}] parameters; "
+              f"D_opt {r.tokens_median:.3g} [{r.tokens_lo:.3g}, {r.tokens_hi:.3g}] tokens; "
+              f"{r.tokens_per_param_median:.1f} [{r.tokens_per_param_lo:.1f}, {r.tokens_per_param_hi:.1f}] tokens/parameter; "
+              f"expected loss there {r.loss_median:.4f} [{r.loss_lo:.4f}, {r.loss_hi:.4f}] nats/token")
+    for r in [] if far is None else far.itertuples():
+        label = f"{r.model}: " if models and r.model else ""
+        print(f"  {label}N={r.params:.3g}, D={r.tokens:.3g}, C={r.compute:.3g} FLOP: the optimal split reaches its "
+              f"expected loss with {r.optimal_compute_median:.3g} [{r.optimal_compute_lo:.3g}, {r.optimal_compute_hi:.3g}] FLOP, "
+              f"compute overhead {r.overhead_median:.2f}x [{r.overhead_lo:.2f}, {r.overhead_hi:.2f}]; at its own compute the "
+              f"optimum is N_opt {r.params_opt_median:.3g} [{r.params_opt_lo:.3g}, {r.params_opt_hi:.3g}] and its loss is "
+              f"{r.loss_gap_median:.4f} [{r.loss_gap_lo:.4f}, {r.loss_gap_hi:.4f}] nats/token above the optimum")
+    _extrapolation_note(fitted, budgets, n, d, k)
+
+
+def _extrapolation_note(fitted, budgets, params, tokens, k: float) -> None:
+    """Warn when a budget or configuration lies beyond the fitted runs' compute."""
+    top = fitted.runs["compute"].max()
+    asked = list(budgets) + [k * p * t for p, t in zip(params, tokens)]
+    beyond = [c for c in asked if c > top]
+    if beyond:
+        print(f"warning: {len(beyond)} of the budgets/configurations lie beyond the fitted runs' largest compute "
+              f"({top:.3g} FLOP), by up to {np.log10(max(beyond) / top):.2f} orders of magnitude; the intervals "
+              "assume the law's form holds there", file=sys.stderr)
+
+
+@app.command("compare")
+@_selection_options
+@click.option("--law", "law_names", type=click.Choice(LAW_NAMES), multiple=True,
+              default=("chinchilla", "kaplan", "kaplan_e"), show_default=True, help="Laws to fit and compare (repeatable).")
+@click.option("--reconcile/--no-reconcile", default=None,
+              help="Also refit with non-embedding N (default: when every selected run has it).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results/compare.html"), show_default=True,
+              help="HTML report to write; the fits are saved beside it as <out>-<law>.nc.")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
+              help="Interval level (0.8 matches Hoffmann et al.'s published 10th-90th percentile intervals of a).")
+@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when a fit fails its diagnostics (still flagged).")
+@json_flag
+def compare_command(law_names, reconcile, out, level, seed, allow_unconverged, as_json, **selection) -> None:
+    """Fit several laws to the same runs: LOO, allocation exponent, divergence of forecasts, reconciliation."""
+    from forecast.compare import comparison
+    from forecast.compare_report import write_compare_report
+    from forecast.reconcile import reconciliation
+
+    if selection["non_embedding"]:
+        raise InputError("compare fits total parameters and, with --reconcile, non-embedding ones itself; drop --non-embedding")
+    table, source, digest, chosen = _load_selected(**_default_dataset(selection))
+    fit_class, sampler = _fit_class(), SamplerSettings(seed=seed)
+    fits = {law: fit_class.fit(table, source=source, source_sha256=digest, law=law, selection=chosen, sampler=sampler)
+            for law in dict.fromkeys(law_names)}
+    has_counts = chosen.apply(table)["params_nonembedding"].notna().all()
+    if reconcile and not has_counts:
+        raise InputError("--reconcile needs a non-embedding parameter count for every selected run "
+                         "(registered datasets with it: gadre-overtraining, misfitting)")
+    nonembedding = None
+    if (has_counts if reconcile is None else reconcile) and "chinchilla" in fits:
+        nonembedding = fit_class.fit(table, source=source, source_sha256=digest, law="chinchilla",
+                                     selection=replace(chosen, non_embedding=True), sampler=sampler)
+    checked = dict(fits) | ({"chinchilla, non-embedding N": nonembedding} if nonembedding else {})
+    for name, fitted in checked.items():
+        if not fitted.diagnostics.converged:
+            print(f"WARNING: the {name} fit did NOT converge (" + "; ".join(fitted.diagnostics.problems()) + ").",
+                  file=sys.stderr)
+    result = comparison(fits, level=level, reconcile=reconciliation(fits["chinchilla"], nonembedding, level)
+                        if nonembedding else None)
+    if nonembedding:
+        result["reconciliation"]["diagnostics"] = nonembedding.diagnostics.as_dict()
+    for name, fitted in fits.items():
+        fitted.save(out.with_name(f"{out.stem}-{name}.nc"))
+    report = write_compare_report(result, fits, out, nonembedding=nonembedding)
+    if as_json:
+        _print_json(result | {"report": str(report)})
+    else:
+        _print_comparison(result)
+        print(f"report written to {report}")
+    unconverged = [n for n, f in checked.items() if not f.diagnostics.converged]
+    if unconverged:
+        print(f"WARNING: {', '.join(unconverged)} did not converge: their numbers above are not results.", file=sys.stderr)
+        if not allow_unconverged:
+            sys.exit(3)
+
+
+def _print_comparison(result: dict) -> None:
+    pct = f"{result['level']:.0%}"
+    print(f"Laws compared on {result['dataset']} ({result['runs']} runs); {pct} equal-tailed intervals.")
+    print("PSIS-LOO (elpd of log loss, higher is better; difference to the best with its standard error):")
+    for r in result["loo"]:
+        warn = f"; {r['pareto_k_above_0.7']} runs with Pareto k > 0.7" if r["pareto_k_above_0.7"] else ""
+        print(f"  {r['law']:<10} elpd {r['elpd_loo']:9.1f} (se {r['se']:.1f}); diff {r['elpd_diff']:7.1f} "
+              f"(se {r['diff_se']:.1f}); p_loo {r['p_loo']:.1f}{warn}")
+    print("Allocation exponent a (N_opt proportional to C^a):")
+    for law, e in result["exponent_a"].items():
+        print(f"  {law:<10} a {e['median']:.3f} [{e['lo']:.3f}, {e['hi']:.3f}]; P(a > 0.6) = {e['p_above_0.6']:.3f}; "
+              f"P(a < 0.5) = {e['p_below_0.5']:.3f}")
+    print("  published: " + "; ".join(f"{p['source']} {p['a']:g}" for p in result["published_a"]))
+    print("At C = 5.76e23 FLOP (Chinchilla's budget; it used N = 70B, D = 1.4T, 20 tokens/parameter):")
+    for law, r in result["chinchilla_budget"].items():
+        print(f"  {law:<10} N_opt {r['params_median']:.3g} [{r['params_lo']:.3g}, {r['params_hi']:.3g}] parameters; "
+              f"{r['tokens_per_param_median']:.1f} [{r['tokens_per_param_lo']:.1f}, {r['tokens_per_param_hi']:.1f}] "
+              f"tokens/parameter; loss {r['loss_median']:.3f} [{r['loss_lo']:.3f}, {r['loss_hi']:.3f}] nats/token")
+    for law, rows in result["divergence"].items():
+        print(f"{law} vs {result['reference_law']}: ratio of N_opt and difference of optimal loss (nats/token):")
+        for r in rows:
+            q, g = r["params_opt_ratio"], r["loss_difference"]
+            print(f"  C={r['compute']:.0e} FLOP: N_opt ratio {q['median']:.2f} [{q['lo']:.2f}, {q['hi']:.2f}]; "
+                  f"loss difference {g['median']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]")
+    rec = result["reconciliation"]
+    if rec:
+        t, n, sh = rec["a_total_params"], rec["a_nonembedding_params"], rec["a_shift"]
+        print(f"Counting non-embedding parameters: a {n['median']:.3f} [{n['lo']:.3f}, {n['hi']:.3f}] vs total "
+              f"{t['median']:.3f} [{t['lo']:.3f}, {t['hi']:.3f}]; shift {sh['median']:+.3f} [{sh['lo']:+.3f}, {sh['hi']:+.3f}]")
+        for r in rec["local"]:
+            la = r["local_a"]
+            if la["median"] is not None:
+                print(f"  local exponent in Kaplan's terms at C_total={r['compute_total']:.2g} FLOP: "
+                      f"{la['median']:.3f} [{la['lo']:.3f}, {la['hi']:.3f}] (Kaplan: 0.73)")
+
+
+def _default_dataset(selection: dict) -> dict:
+    """chinchilla-epoch unless a dataset or runs file was named."""
+    if selection["dataset"] or selection["runs_file"]:
+        return selection
+    return selection | {"dataset": "chinchilla-epoch"}
 
 
 def main() -> None:

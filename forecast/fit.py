@@ -16,30 +16,19 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import stats
 
-from forecast import __version__
+from forecast import __version__, laws
 from forecast.diagnostics import Diagnostics, diagnose
 from forecast.errors import InputError
+from forecast.laws import Law
 from forecast.predict import LawDraws, forecast_table, interval
 from forecast.selection import RunSelection, SamplerSettings
-from models.chinchilla import ChinchillaPriors, chinchilla_model
-
-LAW = "chinchilla"
-LAW_FORMULA = "L = E + A*N^-alpha + B*D^-beta"
-FREE_VARS = ["log_E", "log_A_c", "log_B_c", "alpha", "beta", "sigma", "nu"]
-LAW_PARAMETERS = {
-    "E": "nats/token, irreducible loss",
-    "A": "nats/token at N = 1 parameter",
-    "B": "nats/token at D = 1 token",
-    "alpha": "exponent of N",
-    "beta": "exponent of D",
-    "sigma": "run-to-run scale of log loss",
-    "nu": "Student-t degrees of freedom",
-}
+from models.likelihood import DATA_VARS, NoisePriors
 
 
 class ScalingLawFit:
-    """A fitted Chinchilla-form law: posterior, runs and provenance in one DataTree."""
+    """A fitted scaling law (any of ``forecast.laws.LAWS``): posterior, runs and provenance in one DataTree."""
 
     def __init__(self, idata: xr.DataTree):
         self.idata = idata
@@ -55,24 +44,27 @@ class ScalingLawFit:
         *,
         source: str,
         source_sha256: str,
+        law: str = "chinchilla",
         selection: RunSelection = RunSelection(),
-        priors: ChinchillaPriors = ChinchillaPriors(),
+        priors: NoisePriors | None = None,
         sampler: SamplerSettings = SamplerSettings(),
         progress: bool | None = None,
         reuse_compiled: bool = False,
     ) -> "ScalingLawFit":
-        """Fit the law to the selected ``runs`` with nutpie.
+        """Fit ``law`` to the selected ``runs`` with nutpie (``priors``: the law's defaults when None).
 
         ``reuse_compiled`` keeps the compiled model per (number of runs, priors)
         for later fits in this process: slower for one fit, far faster for many.
         """
         import nutpie  # imported here: compiling pulls in numba, which commands that only read data do not need
 
+        spec = laws.get(law)
+        priors = spec.priors() if priors is None else priors
         chosen = selection.apply(runs)
         arrays = (chosen["params"].to_numpy(), chosen["tokens"].to_numpy(), chosen["loss"].to_numpy())
-        model = chinchilla_model(*arrays, priors=priors, swappable_data=reuse_compiled)
+        model = spec.build(*arrays, priors=priors, swappable_data=reuse_compiled)
         if reuse_compiled:
-            compiled = _compiled(len(chosen), priors).with_data(**{name: model[name].get_value() for name in DATA_VARS})
+            compiled = _compiled(law, len(chosen), priors).with_data(**{name: model[name].get_value() for name in DATA_VARS})
         else:
             compiled = nutpie.compile_pymc_model(model)
         idata = nutpie.sample(
@@ -89,8 +81,8 @@ class ScalingLawFit:
         )
         idata["runs"] = xr.DataTree(_runs_dataset(chosen))
         idata.attrs.update(
-            law=LAW,
-            law_formula=LAW_FORMULA,
+            law=law,
+            law_formula=spec.formula,
             dataset=source,
             dataset_sha256=source_sha256,
             selection=json.dumps(asdict(selection)),
@@ -103,10 +95,14 @@ class ScalingLawFit:
         idata.attrs["diagnostics"] = json.dumps(fitted.diagnostics.as_dict())
         return fitted
 
+    @property
+    def law(self) -> Law:
+        return laws.get(self.attrs["law"])
+
     # The posterior does not change after fitting, so derived views are computed once.
     @functools.cached_property
     def diagnostics(self) -> Diagnostics:
-        return diagnose(self.idata, FREE_VARS)
+        return diagnose(self.idata, list(self.law.free_vars))
 
     @functools.cached_property
     def runs(self) -> pd.DataFrame:
@@ -117,14 +113,15 @@ class ScalingLawFit:
     def draws(self) -> LawDraws:
         """Posterior draws of the law's parameters, flattened over chains."""
         post = self.idata["posterior"].to_dataset()
-        flat = {name: post[name].to_numpy().reshape(-1) for name in ("log_E", "log_A", "log_B", "alpha", "beta", "sigma", "nu")}
-        return LawDraws(**flat)
+        flat = {name: post[name].to_numpy().reshape(-1) for name in self.law.curve_vars + ("sigma", "nu")}
+        sigma, nu = flat.pop("sigma"), flat.pop("nu")
+        return LawDraws(self.law, flat, sigma, nu)
 
     def parameters(self, level: float = 0.9) -> dict[str, dict]:
         """Median and equal-tailed ``level`` interval of each law parameter, with units."""
         post = self.idata["posterior"].to_dataset()
         out = {}
-        for name, units in LAW_PARAMETERS.items():
+        for name, units in self.law.parameters.items():
             values = post[name].to_numpy().reshape(-1)
             lo, hi = interval(values, level)
             out[name] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": level, "units": units}
@@ -155,16 +152,37 @@ class ScalingLawFit:
             raise InputError(f"{path}: no such file") from None
         except (OSError, ValueError) as err:
             raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({err})") from None
-        if idata.attrs.get("law") != LAW or "runs" not in idata.children:
-            raise InputError(f"{path}: not a scaling-forecast fit (no law attribute or runs group)")
+        if idata.attrs.get("law") not in laws.LAWS or "runs" not in idata.children:
+            raise InputError(f"{path}: not a scaling-forecast fit (no known law attribute or no runs group)")
         return cls(idata.load())
 
+    def log_likelihood(self) -> xr.DataArray:
+        """Pointwise log likelihood of each run's log loss under each draw, dims (chain, draw, run).
 
-DATA_VARS = ("log_n_centred", "log_d_centred", "log_loss_observed", "centre_log_n", "centre_log_d")
+        nutpie stores no log likelihood, so it is recomputed here with the
+        model's own Student-t; it is what LOO needs.
+        """
+        post = self.idata["posterior"].to_dataset()
+        shape = (post.sizes["chain"], post.sizes["draw"], 1)
+        values = {name: post[name].to_numpy().reshape(shape) for name in self.law.curve_vars}
+        log_n, log_d = np.log(self.runs["params"].to_numpy()), np.log(self.runs["tokens"].to_numpy())
+        mu = np.log(self.law.loss(log_n, log_d, values))
+        sigma, nu = post["sigma"].to_numpy()[..., None], post["nu"].to_numpy()[..., None]
+        value = stats.t.logpdf(np.log(self.runs["loss"].to_numpy()), nu, loc=mu, scale=sigma)
+        return xr.DataArray(value, dims=("chain", "draw", "run"),
+                            coords={"chain": post["chain"], "draw": post["draw"], "run": self.runs["run"].to_numpy()})
+
+    def loo(self):
+        """PSIS-LOO of the runs' log loss (ArviZ ``loo``, pointwise, with Pareto k per run)."""
+        tree = xr.DataTree.from_dict({
+            "posterior": self.idata["posterior"].to_dataset(),
+            "log_likelihood": xr.Dataset({"log_loss": self.log_likelihood()}),
+        })
+        return az.loo(tree, pointwise=True, var_name="log_loss")
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled(n_runs: int, priors: ChinchillaPriors):
+def _compiled(law: str, n_runs: int, priors: NoisePriors):
     """The model compiled once per number of runs and priors; fits swap in their data.
 
     Compiling costs several seconds, sampling about two: repeated fits
@@ -173,7 +191,7 @@ def _compiled(n_runs: int, priors: ChinchillaPriors):
     import nutpie
 
     ones = np.ones(n_runs)
-    return nutpie.compile_pymc_model(chinchilla_model(ones * 1e9, ones * 1e10, ones * 3.0, priors=priors, swappable_data=True))
+    return nutpie.compile_pymc_model(laws.get(law).build(ones * 1e9, ones * 1e10, ones * 3.0, priors=priors, swappable_data=True))
 
 
 def _runs_dataset(runs: pd.DataFrame) -> xr.Dataset:

@@ -15,14 +15,14 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from forecast.allocation import allocation_table
 from forecast.fit import ScalingLawFit
 
 LOSS_LABEL = "loss (nats/token)"
 N_LABEL = "N, model size (parameters)"
 D_LABEL = "D, training data (tokens)"
 C_LABEL = "C = 6ND, training compute (FLOP)"
-POSTERIOR_PARAMETERS = ("E", "A", "B", "alpha", "beta")
-LOG_SCALE_PARAMETERS = ("A", "B")
+LOG_SCALE_PARAMETERS = ("A", "B", "N_c", "D_c", "C_c")
 # Mean-shift bandwidth for grouping runs into IsoFLOP budgets, in dex of compute.
 BUDGET_BANDWIDTH_DEX = 0.05
 # A group with fewer runs gets no curve (its runs are drawn grey).
@@ -93,7 +93,7 @@ def figure_png_base64(fig: Figure, dpi: int = 100) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure(width: float, height: float) -> Figure:
+def figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -101,7 +101,7 @@ def _figure(width: float, height: float) -> Figure:
 
 def data_scatter(runs: pd.DataFrame) -> Figure:
     """Loss against compute, coloured by log10 N."""
-    fig = _figure(7.5, 4.8)
+    fig = figure(7.5, 4.8)
     ax = fig.add_subplot()
     colour = np.log10(runs["params"])
     points = ax.scatter(runs["compute"], runs["loss"], c=colour, cmap="viridis", s=16, edgecolor="none")
@@ -118,32 +118,44 @@ def _band(ax, x: np.ndarray, table: pd.DataFrame, colour, label: str | None = No
 
 def isoflop_curves(fitted: ScalingLawFit, budgets: Budgets, *, level: float) -> Figure:
     """Per budget C: expected loss along N at D = C/(6N), median and ``level`` band, with the budget's runs."""
-    runs = fitted.runs
-    fig = _figure(8.5, 5.5)
+    fig = figure(8.5, 5.5)
     ax = fig.add_subplot()
+    draw_isoflop(ax, fitted, budgets, level=level)
+    outside_legend(ax, "budget C (median of group)")
+    return fig
+
+
+def draw_isoflop(ax, fitted: ScalingLawFit, budgets: Budgets, *, level: float) -> None:
+    """IsoFLOP curves on ``ax``; laws with an optimal split also get each budget's N_opt (median, ``level`` bar)."""
+    runs = fitted.runs
     colours = _colours(np.log10(budgets.compute))
+    allocating = fitted.law.frontier_of is not None
+    optimal = allocation_table(fitted.draws, budgets.compute, level=level) if allocating and budgets.compute.size else None
     for group, compute in enumerate(budgets.compute):
         members = runs[budgets.labels == group]
-        n = _grid(members["params"].min(), members["params"].max(), pad_dex=0.15)
+        n = grid(members["params"].min(), members["params"].max(), pad_dex=0.15)
         table = fitted.predict(n, compute / (6 * n), level=level)
         _band(ax, n, table, colours[group], label=f"{compute:.2g} FLOP ({len(members)} runs)")
         ax.scatter(members["params"], members["loss"], color=colours[group], s=14, edgecolor="white", linewidth=0.3)
+        if optimal is not None:
+            row = optimal.iloc[group]
+            ax.errorbar(row["params_median"], row["loss_median"], color="black", marker="D", markersize=4,
+                        xerr=[[row["params_median"] - row["params_lo"]], [row["params_hi"] - row["params_median"]]],
+                        linewidth=1, label=f"N_opt: median, {level:.0%} interval" if group == 0 else None)
     rest = runs[budgets.labels < 0]
     if len(rest):
         ax.scatter(rest["params"], rest["loss"], color="grey", s=14, marker="x",
                    label=f"in no budget group ({len(rest)} runs)")
     ax.set(xscale="log", xlabel=N_LABEL, ylabel=LOSS_LABEL,
-           title=f"IsoFLOP profiles, D = C/(6N): expected loss, median and {level:.0%} band")
-    _outside_legend(ax, "budget C (median of group)")
+           title=f"{fitted.law.name}: IsoFLOP profiles, D = C/(6N), median and {level:.0%} band")
     ax.grid(alpha=0.3, which="both", linewidth=0.5)
-    return fig
 
 
 def size_curves(fitted: ScalingLawFit, *, level: float, n_bins: int = 6) -> Figure:
     """Per log bin of N: expected loss along D at the bin's median N, median and ``level`` band, with the bin's runs."""
     runs = fitted.runs
     index, edges = size_bins(runs["params"].to_numpy(), n_bins)
-    fig = _figure(8.5, 5.5)
+    fig = figure(8.5, 5.5)
     ax = fig.add_subplot()
     colours = _colours(np.log10(np.sqrt(edges[:-1] * edges[1:])))
     for k in range(n_bins):
@@ -151,14 +163,14 @@ def size_curves(fitted: ScalingLawFit, *, level: float, n_bins: int = 6) -> Figu
         if members.empty:
             continue
         n = float(members["params"].median())
-        d = _grid(members["tokens"].min(), members["tokens"].max(), pad_dex=0.15)
+        d = grid(members["tokens"].min(), members["tokens"].max(), pad_dex=0.15)
         table = fitted.predict(np.full_like(d, n), d, level=level)
         label = f"N {edges[k]:.2g}-{edges[k + 1]:.2g}; curve at {n:.2g} ({len(members)} runs)"
         _band(ax, d, table, colours[k], label=label)
         ax.scatter(members["tokens"], members["loss"], color=colours[k], s=14, edgecolor="white", linewidth=0.3)
     ax.set(xscale="log", xlabel=D_LABEL, ylabel=LOSS_LABEL,
            title=f"Per model size: expected loss, median and {level:.0%} band")
-    _outside_legend(ax, "model size bin (parameters)")
+    outside_legend(ax, "model size bin (parameters)")
     ax.grid(alpha=0.3, which="both", linewidth=0.5)
     return fig
 
@@ -195,7 +207,7 @@ def residuals_of(fitted: ScalingLawFit, *, level: float) -> Residuals:
 def residual_plots(fitted: ScalingLawFit, residuals: Residuals) -> Figure:
     """Residuals against compute and against N, with the noise scale and a new run's ``level`` interval."""
     runs = fitted.runs
-    fig = _figure(11, 4.3)
+    fig = figure(11, 4.3)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, column, label in ((axes[0], "compute", C_LABEL), (axes[1], "params", N_LABEL)):
         x = runs[column].to_numpy()
@@ -217,18 +229,19 @@ def residual_plots(fitted: ScalingLawFit, residuals: Residuals) -> Figure:
     return fig
 
 
-def posterior_plots(fitted: ScalingLawFit, hoffmann: pd.DataFrame, besiroglu: pd.DataFrame, *, level: float) -> Figure:
-    """Posterior histograms of the five law constants with the published values."""
+def posterior_plots(fitted: ScalingLawFit, references: list[tuple[str, pd.DataFrame]], *, level: float) -> Figure:
+    """Posterior histograms of the law's constants, with each published fit's point and interval where it has one."""
     post = fitted.idata["posterior"].to_dataset()
-    units = {"E": "nats/token", "A": "coefficient of N", "B": "coefficient of D",
-             "alpha": "dimensionless", "beta": "dimensionless"}
-    fig = _figure(12, 6.5)
+    names = [n for n in fitted.law.parameters if n not in ("sigma", "nu")]
+    fig = figure(12, 6.5)
     axes = fig.subplots(2, 3).ravel()
-    for ax, name in zip(axes, POSTERIOR_PARAMETERS):
+    colours = ("tab:red", "tab:blue", "tab:green")
+    for ax, name in zip(axes, names):
         values = post[name].to_numpy().reshape(-1)
         log_scale = name in LOG_SCALE_PARAMETERS
-        published = [hoffmann.loc[name, "value"], besiroglu.loc[name, "lo"], besiroglu.loc[name, "hi"]]
-        span = np.concatenate([np.quantile(values, [0.0005, 0.9995]), published])
+        theirs = [(label, table.loc[name]) for label, table in references if name in table.index]
+        marks = [v for _, row in theirs for v in (row["value"], row["lo"], row["hi"]) if np.isfinite(v)]
+        span = np.concatenate([np.quantile(values, [0.0005, 0.9995]), marks])
         lo, hi = span.min(), span.max()
         bins = np.geomspace(lo, hi, 80) if log_scale else np.linspace(lo, hi, 80)
         ax.hist(values, bins=bins, density=True, histtype="stepfilled", color="0.6", label="posterior draws")
@@ -237,29 +250,31 @@ def posterior_plots(fitted: ScalingLawFit, hoffmann: pd.DataFrame, besiroglu: pd
         ax.axvline(q_med, color="black", linewidth=1.2, label="posterior median")
         ax.axvline(q_lo, color="black", linewidth=0.8, linestyle=":", label=f"posterior {level:.0%} interval")
         ax.axvline(q_hi, color="black", linewidth=0.8, linestyle=":")
-        ax.axvspan(besiroglu.loc[name, "lo"], besiroglu.loc[name, "hi"], color="tab:blue", alpha=0.15,
-                   label="Besiroglu et al. 2024, 95% CI")
-        ax.axvline(besiroglu.loc[name, "value"], color="tab:blue", linestyle="--", linewidth=1.2,
-                   label="Besiroglu et al. 2024, point")
-        ax.axvline(hoffmann.loc[name, "value"], color="tab:red", linewidth=1.5,
-                   label="Hoffmann et al. 2022 Approach 3 (no interval)")
-        ax.set(xlabel=f"{name} ({units[name]})", yticks=[])
+        for (label, row), colour in zip(theirs, colours):
+            if np.isfinite(row["lo"]):
+                ax.axvspan(row["lo"], row["hi"], color=colour, alpha=0.15, label=f"{label}, {row['interval']}")
+            ax.axvline(row["value"], color=colour, linestyle="--", linewidth=1.3, label=f"{label}, point")
+        ax.set(xlabel=f"{name} ({fitted.law.parameters[name]})", yticks=[])
         if log_scale:
             ax.set_xscale("log")
             ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
-    handles, labels = axes[0].get_legend_handles_labels()
-    axes[-1].axis("off")
-    axes[-1].legend(handles, labels, loc="center", fontsize=9)
+    handles = {}
+    for ax in axes[: len(names)]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    for ax in axes[len(names):]:
+        ax.axis("off")
+    axes[-1].legend(handles.values(), handles.keys(), loc="center", fontsize=8)
     return fig
 
 
-def _outside_legend(ax, title: str) -> None:
+def outside_legend(ax, title: str) -> None:
     ax.legend(title=title, fontsize=7, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
-def _grid(lo: float, hi: float, *, pad_dex: float) -> np.ndarray:
+def grid(lo: float, hi: float, *, pad_dex: float) -> np.ndarray:
     return np.logspace(np.log10(lo) - pad_dex, np.log10(hi) + pad_dex, CURVE_POINTS)
 
 

@@ -2,12 +2,16 @@
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from models.laws import chinchilla_loss
+from models.laws import Frontier
+
+if TYPE_CHECKING:  # forecast.laws imports PyMC, which reading a saved fit does not need
+    from forecast.laws import Law
 
 # Query points per block: bounds each temporary at 4000 draws x 500 x 8 B = 16 MB
 # (blocks of 250 to 1000 points ran equally fast here).
@@ -16,20 +20,24 @@ BLOCK = 500
 
 @dataclass(frozen=True)
 class LawDraws:
-    """Flat posterior draws of the Chinchilla law and its noise model."""
+    """Flat posterior draws of a law's curve parameters and of its noise model."""
 
-    log_E: np.ndarray
-    log_A: np.ndarray
-    log_B: np.ndarray
-    alpha: np.ndarray
-    beta: np.ndarray
+    law: "Law"
+    values: dict[str, np.ndarray]
     sigma: np.ndarray
     nu: np.ndarray
 
     def loss(self, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
         """Expected loss, shape (points, draws): draws contiguous, which the quantiles scan."""
-        n, d = log_n[:, None], log_d[:, None]
-        return chinchilla_loss(n, d, self.log_E, self.log_A, self.log_B, self.alpha, self.beta)
+        return self.law.loss(log_n[:, None], log_d[:, None], self.values)
+
+    def frontier(self) -> Frontier:
+        """Per-draw compute-optimal frontier (an InputError for compute-only laws)."""
+        return self.law.frontier(self.values)
+
+    def astype(self, dtype) -> "LawDraws":
+        return LawDraws(self.law, {k: v.astype(dtype) for k, v in self.values.items()}, self.sigma.astype(dtype),
+                        self.nu.astype(dtype))
 
 
 def interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +49,7 @@ def interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarra
     return lo, hi
 
 
-def _quantiles(values: np.ndarray, probs: list[float]) -> np.ndarray:
+def quantiles(values: np.ndarray, probs: list[float]) -> np.ndarray:
     """Quantiles along the last axis (linear interpolation, as numpy's default).
 
     A single partition at the needed order statistics is several times faster
@@ -81,12 +89,12 @@ def forecast_table(
     noise = np.exp(draws.sigma * np.random.default_rng(seed).standard_t(draws.nu)).astype(np.float32)
     # float32 halves memory traffic (about 30% faster here); quantiles of losses near 2 nats
     # agree with float64 to 5 decimals, beyond the 4 that are reported.
-    draws = LawDraws(**{k: v.astype(np.float32) for k, v in asdict(draws).items()})
+    draws = draws.astype(np.float32)
     log_n, log_d = np.log(params).astype(np.float32), np.log(tokens).astype(np.float32)
 
     def block(start: int) -> tuple[np.ndarray, np.ndarray]:
         loss = draws.loss(log_n[start : start + BLOCK], log_d[start : start + BLOCK])
-        return _quantiles(loss, probs), _quantiles(loss * noise, probs)
+        return quantiles(loss, probs), quantiles(loss * noise, probs)
 
     # numpy releases the GIL in exp, multiply and partition, so threads use every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:

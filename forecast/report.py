@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from forecast import published
+from forecast.allocation import allocation_table
+from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from forecast.fit import ScalingLawFit
 from forecast.plots import (
@@ -28,8 +30,6 @@ from forecast.plots import (
 )
 
 FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llama 3 405B")
-HOFFMANN = ("chinchilla", "hoffmann2022_approach3")
-BESIROGLU = ("chinchilla", "besiroglu2024")
 BANNER_ID = "not-converged"
 SIZE_BINS = 6
 
@@ -64,25 +64,30 @@ def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
     runs = fitted.runs
     budgets = isoflop_budgets(runs["compute"].to_numpy())
     residuals = residuals_of(fitted, level=level)
-    hoffmann, besiroglu = published.constants(*HOFFMANN), published.constants(*BESIROGLU)
+    references = [(label, published.constants(law, source)) for label, law, source in fitted.law.references]
     diagnostics = fitted.diagnostics
     warning = _not_results_note(diagnostics)
     sections = [
         _banner(diagnostics),
         _header(fitted, runs),
         _diagnostics_section(diagnostics),
-        _section("The data", data_scatter(runs), _data_caption(runs)),
-        _section("Fitted curves by compute budget", isoflop_curves(fitted, budgets, level=level),
+        section("The data", data_scatter(runs), _data_caption(runs)),
+        section("Fitted curves by compute budget", isoflop_curves(fitted, budgets, level=level),
                  _budget_caption(budgets, level)),
-        _section("Fitted curves by model size", size_curves(fitted, level=level, n_bins=SIZE_BINS),
+        section("Fitted curves by model size", size_curves(fitted, level=level, n_bins=SIZE_BINS),
                  _size_caption(level)),
-        _section("Residuals", residual_plots(fitted, residuals), _residual_caption(residuals, len(runs))),
-        _section("Posteriors of the law's constants", posterior_plots(fitted, hoffmann, besiroglu, level=level),
-                 _posterior_caption(level)),
-        _parameter_section(fitted, hoffmann, besiroglu, level, warning),
+        section("Residuals", residual_plots(fitted, residuals), _residual_caption(residuals, len(runs))),
+        section("Posteriors of the law's constants", posterior_plots(fitted, references, level=level),
+                 _posterior_caption(fitted, references, level)),
+        _parameter_section(fitted, references, level, warning),
         _forecast_section(fitted, level, warning),
+        _allocation_section(fitted, level, warning),
     ]
-    title = f"Scaling-law fit: {fitted.attrs.get('law', '?')} on {fitted.attrs.get('dataset', '?')}"
+    return page(f"Scaling-law fit: {fitted.attrs.get('law', '?')} on {fitted.attrs.get('dataset', '?')}", sections)
+
+
+def page(title: str, sections: list[str]) -> str:
+    """A self-contained HTML page of the (non-empty) ``sections``."""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
@@ -102,6 +107,8 @@ def describe_selection(selection: dict) -> str:
         parts.append(f"compute ≥ {selection['compute_min']:.3g} FLOP")
     if selection.get("compute_max") is not None:
         parts.append(f"compute ≤ {selection['compute_max']:.3g} FLOP")
+    if selection.get("non_embedding"):
+        parts.append("N counts non-embedding parameters only, C = 6ND with that N")
     if selection.get("drop_highest_loss"):
         parts.append(f"{selection['drop_highest_loss']} highest-loss runs dropped")
     return "; ".join(parts) if parts else "all runs"
@@ -172,7 +179,7 @@ def _diagnostics_section(d: Diagnostics) -> str:
     )
 
 
-def _section(title: str, fig, caption: str) -> str:
+def section(title: str, fig, caption: str) -> str:
     image = figure_png_base64(fig)
     return (
         f"<h2>{_e(title)}</h2>\n<img alt=\"{_e(title)}\" src=\"data:image/png;base64,{image}\">\n"
@@ -220,31 +227,31 @@ def _residual_caption(residuals: Residuals, n_runs: int) -> str:
     )
 
 
-def _posterior_caption(level: float) -> str:
+def _posterior_caption(fitted: ScalingLawFit, references: list[tuple[str, pd.DataFrame]], level: float) -> str:
+    units = "; ".join(f"{name}: {units}" for name, units in fitted.law.parameters.items() if name not in ("sigma", "nu"))
+    theirs = "; ".join(f"{label}: point (dashed) and, where published, its interval (shaded)" for label, _ in references)
     return (
-        "Histograms of all posterior draws (A and B on log axes). Black: posterior median and equal-tailed "
-        f"{level:.0%} interval. Red: Hoffmann et al. 2022 Approach 3 (point only; none published). Blue: Besiroglu "
-        "et al. 2024, point (dashed) and 95% CI (shaded). E in nats/token; A and B are the coefficients of "
-        "N^-alpha and D^-beta (nats/token with N in parameters, D in tokens); alpha and beta are dimensionless."
+        f"Histograms of all posterior draws (coefficients on log axes). Black: posterior median and equal-tailed "
+        f"{level:.0%} interval. Coloured: {_e(theirs) or 'no published fit of this law'}. Units: {_e(units)}."
     )
 
 
-def _parameter_section(fitted: ScalingLawFit, hoffmann: pd.DataFrame, besiroglu: pd.DataFrame, level: float,
+def _parameter_section(fitted: ScalingLawFit, references: list[tuple[str, pd.DataFrame]], level: float,
                        warning: str) -> str:
     header = (
         f"<tr><th>parameter</th><th>units</th><th>posterior median</th><th>{level:.0%} credible interval</th>"
-        "<th>Hoffmann et al. 2022 Approach 3</th><th>Besiroglu et al. 2024 [95% CI]</th></tr>"
+        + "".join(f"<th>{_e(label)}</th>" for label, _ in references) + "</tr>"
     )
     rows = []
     for name, p in fitted.parameters(level).items():
-        theirs = _published_cells(name, hoffmann, besiroglu)
+        theirs = "".join(f'<td class="num">{_published_cell(name, table)}</td>' for _, table in references)
         rows.append(
-            f"<tr><td>{_e(name)}</td><td>{_e(p['units'])}</td><td class=\"num\">{_num(p['median'])}</td>"
-            f"<td class=\"num\">[{_num(p['lo'])}, {_num(p['hi'])}]</td>{theirs}</tr>"
+            f"<tr><td>{_e(name)}</td><td>{_e(p['units'])}</td><td class=\"num\">{number(p['median'])}</td>"
+            f"<td class=\"num\">[{number(p['lo'])}, {number(p['hi'])}]</td>{theirs}</tr>"
         )
     notes = "".join(
-        f"<li><strong>{_e(src)}</strong>: {_e(table['citation'].iloc[0])}. {_e(table['note'].iloc[0])}</li>"
-        for src, table in (("Hoffmann et al. 2022", hoffmann), ("Besiroglu et al. 2024", besiroglu))
+        f"<li><strong>{_e(label)}</strong>: {_e(table['citation'].iloc[0])}. {_e(table['note'].iloc[0])}</li>"
+        for label, table in references
     )
     return (
         f"<h2>Parameters</h2>\n{warning}<table>{header}{''.join(rows)}</table>\n"
@@ -254,14 +261,11 @@ def _parameter_section(fitted: ScalingLawFit, hoffmann: pd.DataFrame, besiroglu:
     )
 
 
-def _published_cells(name: str, hoffmann: pd.DataFrame, besiroglu: pd.DataFrame) -> str:
-    h = f"{_num(hoffmann.loc[name, 'value'])}" if name in hoffmann.index else "—"
-    if name in besiroglu.index:
-        row = besiroglu.loc[name]
-        b = f"{_num(row['value'])} [{_num(row['lo'])}, {_num(row['hi'])}]"
-    else:
-        b = "—"
-    return f'<td class="num">{h}</td><td class="num">{b}</td>'
+def _published_cell(name: str, table: pd.DataFrame) -> str:
+    if name not in table.index:
+        return "—"
+    row = table.loc[name]
+    return number(row["value"]) + (f" [{number(row['lo'])}, {number(row['hi'])}]" if np.isfinite(row["lo"]) else "")
 
 
 def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
@@ -296,7 +300,68 @@ def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
     )
 
 
-def _num(value: float) -> str:
+def _allocation_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
+    if fitted.law.frontier_of is None:
+        return (f"<h2>Compute-optimal allocation</h2>\n<p>The {_e(fitted.law.name)} law depends on compute only, "
+                "so it cannot say how to split a budget between N and D.</p>")
+    budgets = (1e21, CHINCHILLA_BUDGET, 1e25)
+    table = allocation_table(fitted.draws, budgets, level=level)
+    a = summarise(fitted.draws.frontier().a, level)
+    return (
+        f"<h2>Compute-optimal allocation</h2>\n{warning}"
+        f"<p>N_opt ∝ C^a with a = {interval_text(a)} (median [{level:.0%} interval]), exact per posterior draw "
+        f"(C = 6ND).</p>\n"
+        + allocation_html({f"{c:.3g} FLOP": r for c, r in zip(budgets, table.to_dict("records"))}, first_column="budget")
+        + overhead_html(overheads(fitted, level))
+    )
+
+
+def interval_text(s: dict, fmt: str = ".3f") -> str:
+    """'median [lo, hi]' of a summary dict, or a dash when it is undefined."""
+    if s["median"] is None:
+        return "—"
+    return f"{s['median']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
+
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    """A table of already-formatted cells (numbers right-aligned)."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _columns(row: dict, name: str, fmt: str) -> str:
+    return interval_text({k: row[f"{name}_{k}"] for k in ("median", "lo", "hi")}, fmt)
+
+
+def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:
+    """Rows of :func:`forecast.allocation.allocation_table` (as dicts), labelled by their keys."""
+    return html_table(
+        [first_column, "C (FLOP)", "N_opt (parameters)", "D_opt (tokens)", "tokens per parameter",
+         "expected loss at the optimum (nats/token)"],
+        [[_e(label), f"{r['compute']:.3g}", _columns(r, "params", ".3g"), _columns(r, "tokens", ".3g"),
+          _columns(r, "tokens_per_param", ".1f"), _columns(r, "loss", ".3f")] for label, r in rows.items()],
+    )
+
+
+def overhead_html(rows: list[dict]) -> str:
+    """Rows of :func:`forecast.compare.overheads`: how far each configuration is from compute-optimal."""
+    table = html_table(
+        ["model", "N", "D", "C (FLOP)", "FLOP the optimum needs for the same loss", "compute overhead (x)",
+         "N_opt at the same C", "loss above the optimum at the same C (nats/token)"],
+        [[_e(r["model"]), f"{r['params']:.3g}", f"{r['tokens']:.3g}", f"{r['compute']:.3g}",
+          _columns(r, "optimal_compute", ".3g"), _columns(r, "overhead", ".2f"), _columns(r, "params_opt", ".3g"),
+          _columns(r, "loss_gap", ".4f")] for r in rows],
+    )
+    return table + (
+        '<p class="caption">Under this law: the compute the optimal split would need to reach the same expected loss '
+        "as the model's N and D, the ratio of the model's own C = 6ND to it (1 = optimal), N_opt at the model's "
+        "compute and the loss gap there, each a posterior median with its equal-tailed interval. This is the law's "
+        "verdict for that N and D on this data's loss scale; those models used other data and tokenizers.</p>"
+    )
+
+
+def number(value: float) -> str:
     """Four significant figures, without scientific notation for ordinary magnitudes."""
     value = float(value)
     if not np.isfinite(value):

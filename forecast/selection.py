@@ -6,6 +6,9 @@ import pandas as pd
 
 from forecast.errors import InputError
 
+# The laws forecast.laws defines, named here so the command line can list them without importing PyMC.
+LAW_NAMES = ("chinchilla", "kaplan", "kaplan_e", "compute")
+
 
 @dataclass(frozen=True)
 class RunSelection:
@@ -16,6 +19,8 @@ class RunSelection:
     compute_min: float | None = None
     compute_max: float | None = None
     drop_highest_loss: int = 0
+    # Count N without embedding parameters (Kaplan's convention), and C = 6 N D with that N.
+    non_embedding: bool = False
 
     def apply(self, runs: pd.DataFrame) -> pd.DataFrame:
         """The selected runs; an :class:`InputError` when nothing is left."""
@@ -39,7 +44,22 @@ class RunSelection:
             )
         if len(kept) < 8:  # five law parameters plus noise need clearly more runs than that
             raise InputError(f"only {len(kept)} runs selected; a five-parameter law needs at least 8")
-        return kept
+        return self._count_parameters(kept)
+
+    def _count_parameters(self, kept: pd.DataFrame) -> pd.DataFrame:
+        """Swap in non-embedding N when asked. The filters above use the table's own compute, so
+        the same runs are chosen either way and only the counting differs."""
+        if not self.non_embedding:
+            return kept
+        missing = kept["params_nonembedding"].isna()
+        if missing.any():
+            raise InputError(
+                f"{int(missing.sum())} of {len(kept)} selected runs have no non-embedding parameter count "
+                f"(first: run {kept.loc[missing, 'run_id'].iloc[0]}); --non-embedding needs params_nonembedding "
+                "(registered datasets with it: gadre-overtraining, misfitting)"
+            )
+        params = kept["params_nonembedding"].astype(float)
+        return kept.assign(params=params, compute=6 * params * kept["tokens"])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,190 @@
+"""The HTML report of ``scaling-forecast compare``: Kaplan vs Chinchilla on the same runs."""
+
+import html
+from pathlib import Path
+
+from forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
+from forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
+from forecast.fit import ScalingLawFit
+from forecast.plots import isoflop_budgets
+from forecast.report import (
+    allocation_html,
+    describe_selection,
+    html_table,
+    interval_text,
+    number,
+    overhead_html,
+    page,
+    section,
+)
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def write_compare_report(result: dict, fits: dict[str, ScalingLawFit], path: str | Path,
+                         nonembedding: ScalingLawFit | None = None) -> Path:
+    """Write the comparison (:func:`forecast.compare.comparison`) as one self-contained HTML file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_compare_report(result, fits, nonembedding), encoding="utf-8")
+    return path
+
+
+def render_compare_report(result: dict, fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:
+    level = result["level"]
+    runs = next(iter(fits.values())).runs
+    budgets = isoflop_budgets(runs["compute"].to_numpy())
+    compute_range = (float(runs["compute"].min()), float(runs["compute"].max()))
+    sections = [
+        _banner(fits, nonembedding),
+        _header(result),
+        _loo_section(result),
+        _exponent_section(result),
+        section("Posterior of a beside the published exponents", exponent_posteriors(fits, result["published_a"], level=level),
+                f"Histograms of all posterior draws of a per law; vertical lines: published values (Kaplan et al. 2020 has "
+                f"no interval; Hoffmann et al. 2022 publish 80% bootstrap intervals, listed in the table above)."),
+        _budget_section(result),
+        section("IsoFLOP profiles and the optimal size per budget", isoflop_panels(fits, budgets, level=level),
+                f"Each panel: one law's expected loss (nats/token) along N at D = C/(6N) for the runs' compute budgets "
+                f"(groups found as in the single-fit report), median and {level:.0%} band, with the runs. Black diamonds: "
+                f"that law's N_opt at the budget, posterior median with its {level:.0%} interval."),
+        section("N_opt(C) and D_opt(C)", allocation_curves(fits, compute_range, level=level),
+                f"Compute-optimal parameters and tokens per law: posterior median and {level:.0%} band, 1e18 to 1e27 FLOP "
+                "(grey: the fitted runs' compute range; beyond it the bands assume the law's form holds). Black lines: "
+                "published frontiers, Hoffmann et al. Approach 3 and Besiroglu et al. from their fitted constants, and "
+                "Kaplan et al.'s N_opt = 1.3e9 C^0.73, D_opt = 2e10 C^0.27 (C in PF-days, non-embedding N and C, so "
+                "not on the same axes exactly). Star: Chinchilla's own run."),
+        _divergence_section(result),
+        _overhead_section(result),
+        _reconciliation_section(result),
+    ]
+    return page(f"Kaplan vs Chinchilla on {result['dataset']}", sections)
+
+
+def _banner(fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:
+    checked = dict(fits) | ({"chinchilla, non-embedding N": nonembedding} if nonembedding else {})
+    bad = {n: f.diagnostics.problems() for n, f in checked.items() if not f.diagnostics.converged}
+    if not bad:
+        return ""
+    items = "".join(f"<li>{_e(n)}: {_e('; '.join(p))}</li>" for n, p in bad.items())
+    return (f'<div class="banner" id="not-converged"><strong>NOT CONVERGED: these fits failed their diagnostics; '
+            f"numbers that use them are not results.</strong><ul>{items}</ul></div>")
+
+
+def _header(result: dict) -> str:
+    rows = [[_e(n), f"<code>{_e(law['formula'])}</code>", _e(law["meaning"]),
+             f"R-hat {law['diagnostics']['r_hat_max']:.3f}, ESS {law['diagnostics']['ess_bulk_min']:.0f}, "
+             f"{law['diagnostics']['divergences']} div.: {'converged' if law['diagnostics']['converged'] else 'NOT converged'}"]
+            for n, law in result["laws"].items()]
+    return (
+        "<h1>Kaplan vs Chinchilla: the same runs, several laws</h1>\n"
+        f"<p>Dataset <strong>{_e(result['dataset'])}</strong> (SHA-256 <code>{_e(result['dataset_sha256'])}</code>), "
+        f"{result['runs']} runs ({_e(describe_selection(result['selection']))}). Every law is fitted with the same "
+        "Student-t likelihood on log loss and the same sampler; N in parameters, D in tokens, C = 6ND in FLOP, loss in "
+        f"nats/token. Intervals are equal-tailed {result['level']:.0%} posterior intervals.</p>\n"
+        + html_table(["law", "formula", "what it says", "diagnostics"], rows)
+    )
+
+
+def _loo_section(result: dict) -> str:
+    rows, notes = [], []
+    for r in result["loo"]:
+        rows.append([_e(r["law"]), str(r["rank"]), f"{r['elpd_loo']:.1f} ({r['se']:.1f})",
+                     f"{r['elpd_diff']:.1f} ({r['diff_se']:.1f})", f"{r['p_loo']:.1f}", f"{r['stacking_weight']:.2f}",
+                     f"{r['pareto_k_max']:.2f}", str(r["pareto_k_above_0.7"])])
+    best, rest = result["loo"][0], result["loo"][1:]
+    for r in rest:
+        z = r["elpd_diff"] / r["diff_se"] if r["diff_se"] > 0 else float("inf")
+        notes.append(f"{r['law']} is {r['elpd_diff']:.1f} elpd below {best['law']} ({z:.1f} standard errors of the difference)")
+    flagged = [r["law"] for r in result["loo"] if r["pareto_k_above_0.7"]]
+    k_note = (f"Runs with Pareto k above {PARETO_K_MAX} (unreliable LOO terms) in: {', '.join(flagged)}; their elpd is "
+              "approximate and refitting without those runs would check it." if flagged else
+              f"No run has Pareto k above {PARETO_K_MAX}, so the PSIS estimates are reliable.")
+    return (
+        "<h2>Which law predicts held-out runs better (PSIS-LOO)</h2>\n"
+        + html_table(["law", "rank", "elpd_loo (se)", "difference to best (se)", "p_loo", "stacking weight",
+                  "max Pareto k", f"runs with k > {PARETO_K_MAX}"], rows)
+        + f'<p class="caption">elpd_loo: expected log predictive density of a left-out run\'s log loss, summed over '
+        f"runs (higher is better), estimated by Pareto-smoothed importance sampling (ArviZ). {best['law']} predicts "
+        f"best; {_e('; '.join(notes)) or 'no other law'}. A difference of more than about 2 standard errors is "
+        f"clear evidence. {_e(k_note)} p_loo is the effective number of parameters.</p>"
+    )
+
+
+def _exponent_section(result: dict) -> str:
+    rows = [[_e(n), interval_text(e), f"{e['p_above_0.6']:.3f}", f"{e['p_below_0.5']:.3f}"]
+            for n, e in result["exponent_a"].items()]
+    published = [[_e(p["source"]), f"{p['a']:g}", "—" if p["lo"] is None else f"[{p['lo']:g}, {p['hi']:g}] ({_e(p['interval'])})",
+                  _e(p["citation"])] for p in result["published_a"]]
+    return (
+        "<h2>The allocation exponent a (N_opt ∝ C^a)</h2>\n"
+        + html_table(["law", f"a, median [{result['level']:.0%} interval]", "P(a > 0.6)", "P(a < 0.5)"], rows)
+        + html_table(["published", "a", "interval", "source"], published)
+        + '<p class="caption">Chinchilla form: a = beta/(alpha+beta). Kaplan form: the exact optimum of its bracket '
+        "gives a = alpha_D/(alpha_N+alpha_D) (models/laws.py); Kaplan et al.'s own 0.73 came from a different "
+        "analysis (early-stopped runs and C_min with non-embedding N), so fitting the Kaplan form to final losses "
+        "need not reproduce it.</p>"
+    )
+
+
+def _budget_section(result: dict) -> str:
+    rows = {n: r for n, r in result["chinchilla_budget"].items()}
+    return (
+        f"<h2>At Chinchilla's budget, C = {CHINCHILLA_BUDGET:.3g} FLOP</h2>\n"
+        + allocation_html(rows, first_column="law")
+        + '<p class="caption">Hoffmann et al. trained Chinchilla with N = 70B parameters on D = 1.4T tokens, '
+        "20 tokens per parameter, at this budget.</p>"
+    )
+
+
+def _divergence_section(result: dict) -> str:
+    parts = []
+    for law, rows in result["divergence"].items():
+        table = html_table(
+            ["C (FLOP)", f"N_opt, {result['reference_law']}", f"N_opt, {law}", "ratio of N_opt",
+             f"optimal loss, {result['reference_law']}", f"optimal loss, {law}", "loss difference (nats/token)"],
+            [[f"{r['compute']:.0e}", interval_text(r["reference"]["params"], ".3g"), interval_text(r["other"]["params"], ".3g"),
+              interval_text(r["params_opt_ratio"], ".2f"), interval_text(r["reference"]["loss"]), interval_text(r["other"]["loss"]),
+              interval_text(r["loss_difference"], "+.3f")] for r in rows])
+        parts.append(f"<h3>{_e(law)} vs {_e(result['reference_law'])}</h3>\n{table}")
+    return (
+        "<h2>How far the laws' forecasts diverge</h2>\n" + "\n".join(parts)
+        + '<p class="caption">Ratio and difference computed per pair of posterior draws (the fits are separate, so '
+        "draws are paired by index: a sample from the product of the two posteriors). Budgets above the fitted runs' "
+        "compute are extrapolations: the intervals there are parameter uncertainty under each law's form only.</p>"
+    )
+
+
+def _overhead_section(result: dict) -> str:
+    parts = [f"<h3>{_e(law)}</h3>\n" + overhead_html(rows) for law, rows in result["overhead"].items()]
+    return "<h2>How far from compute-optimal are published models?</h2>\n" + "\n".join(parts)
+
+
+def _reconciliation_section(result: dict) -> str:
+    rec = result["reconciliation"]
+    if not rec:
+        return ("<h2>Reconciliation: counting non-embedding parameters</h2>\n<p>Not available for these runs: they do not "
+                "record non-embedding parameter counts (gadre-overtraining and misfitting do; run "
+                "<code>scaling-forecast compare --dataset gadre-overtraining ...</code>).</p>")
+    sizes = rec["embedding_sizes"]
+    rows = [[f"{r['compute_total']:.3g}", interval_text(r["params_total"], ".3g"), interval_text(r["params_nonembedding"], ".3g"),
+             interval_text(r["compute_nonembedding"], ".3g"), interval_text(r["local_a"])] for r in rec["local"]]
+    return (
+        "<h2>Reconciliation: counting non-embedding parameters</h2>\n"
+        f"<p>Same runs counted two ways. Total-N fit: a = {interval_text(rec['a_total_params'])}; refit with non-embedding N "
+        f"and C = 6 N_E D: a = {interval_text(rec['a_nonembedding_params'])}; shift {interval_text(rec['a_shift'], '+.3f')} "
+        f"(P(non-embedding a larger) = {rec['p_nonembedding_a_larger']:.2f}).</p>"
+        + section("Local exponent in Kaplan's terms", local_exponent_curve(rec),
+                  "From the total-N fit's optimum per draw, converted to non-embedding N and C with the runs' embedding "
+                  f"sizes (N_emb = {number(sizes['kappa'])} N^{sizes['epsilon']:.3f}, fitted over {sizes['sizes']} model "
+                  f"sizes, worst misfit {sizes['max_abs_log_error']:.2f} in log): d log N_E / d log C_E, after Pearce & "
+                  "Song 2024. Where embeddings are a large share of the model the local exponent rises toward "
+                  "Kaplan's 0.73.")
+        + html_table(["C, total (FLOP)", "N_opt, total", "N_opt, non-embedding", "C, non-embedding (FLOP)",
+                  "local exponent"], rows)
+        + '<p class="caption">The two fits are separate, so the shift pairs draws by index. Porian et al. 2024 '
+        "attribute the rest of the gap to last-layer FLOPs, warmup and optimiser tuning, which these runs do not "
+        "vary.</p>"
+    )

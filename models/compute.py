@@ -1,0 +1,53 @@
+"""The compute-only law L = E + (C_c/C)^gamma, C = 6ND, as a PyMC model on log loss."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from models.laws import FLOP_PER_PARAM_TOKEN, compute_loss
+from models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
+
+
+@dataclass(frozen=True)
+class ComputePriors(LevelPriors):
+    """Weakly informative priors for loss as a function of compute alone.
+
+    - level at the data's geometric-mean compute and E's share of it: see ``LevelPriors``.
+    - ``gamma ~ LogNormal(log 0.1, 1)``: between 0.014 and 0.7 (95%), covering GPT-3's 0.048
+      (which has no E, so a smaller exponent than a law with a floor).
+    """
+
+    exponent_median: float = 0.1
+    exponent_log_sigma: float = 1.0
+
+
+def compute_model(
+    params: np.ndarray,
+    tokens: np.ndarray,
+    loss: np.ndarray,
+    *,
+    priors: ComputePriors = ComputePriors(),
+    run_ids: list[str] | None = None,
+    swappable_data: bool = False,
+) -> pm.Model:
+    """Model of observed log loss against C = 6ND only; variables E, C_c (FLOP), gamma.
+
+    Fitted to every run, it describes loss at the runs' own allocations, not
+    the compute-optimal frontier; restrict the runs to the frontier for that.
+    """
+    with pm.Model(coords=coords(len(loss), run_ids)) as model:
+        data = run_data(params, tokens, loss, swappable=swappable_data)
+        log_e, log_r_c = loss_level(priors)
+        pm.Deterministic("log_E", log_e)
+        gamma = pm.LogNormal("gamma", np.log(priors.exponent_median), priors.exponent_log_sigma)
+        # log C - mean log C = centred log N + centred log D, since C = 6ND for every run.
+        mu = pt.log(compute_loss(data.log_n_centred + data.log_d_centred, log_e, log_r_c / gamma, gamma, xp=pt))
+        observe_log_loss(mu, data, priors)
+
+        centre_log_c = np.log(FLOP_PER_PARAM_TOKEN) + data.centre_log_n + data.centre_log_d
+        log_c_c = pm.Deterministic("log_C_c", centre_log_c + log_r_c / gamma)
+        pm.Deterministic("C_c", pt.exp(log_c_c))
+        pm.Deterministic("E", pt.exp(log_e))
+    return model

@@ -1,0 +1,109 @@
+"""What every law's model shares: the runs as (centred) data and the Student-t likelihood on log loss.
+
+Sharing them is what makes two laws' fits comparable: same runs, same
+centring, same noise model, so their pointwise log likelihoods (and LOO) are
+on the same scale.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+
+@dataclass(frozen=True)
+class NoisePriors:
+    """Priors of the noise model, shared by every law.
+
+    - ``sigma ~ HalfNormal(0.1)``: run-to-run scatter of log loss, a few percent.
+    - ``nu ~ Gamma(2, 0.1)``: Student-t degrees of freedom (Juárez & Steel 2010),
+      heavy tails allowed so a few outlying runs do not drag the curve.
+    """
+
+    sigma_scale: float = 0.1
+    nu_alpha: float = 2.0
+    nu_beta: float = 0.1
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LevelPriors(NoisePriors):
+    """Priors of the loss level at the centre of the data, shared by every law.
+
+    Every law samples the expected loss at the centre of the runs (geometric
+    mean N and D) and the share of it that is the floor E, not E beside the
+    reducible loss: the data fix their sum, and sampling both leaves a ridge
+    (correlation -1.00 on chinchilla-epoch) that costs most of the effective
+    sample size and causes divergences.
+
+    - ``log_L_c ~ Normal(1, 1)``: loss at the centre between 0.4 and 19 nats/token (95%).
+    - ``floor_share ~ Beta(2, 2)``: E / L at the centre (laws with a floor only).
+    - noise: see ``NoisePriors``.
+    """
+
+    log_l_mu: float = 1.0
+    log_l_sigma: float = 1.0
+    floor_concentration: float = 2.0
+
+
+def loss_level(priors: LevelPriors, *, floor: bool = True) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Sample the level at the centre; return (log E, log of the reducible loss at the centre).
+
+    Without a ``floor`` log E is -inf (E = 0) and the whole loss is reducible.
+    """
+    log_l_c = pm.Normal("log_L_c", priors.log_l_mu, priors.log_l_sigma)
+    if not floor:
+        return pt.as_tensor(-np.inf), log_l_c
+    share = pm.Beta("floor_share", priors.floor_concentration, priors.floor_concentration)
+    return log_l_c + pt.log(share), log_l_c + pt.log1p(-share)
+
+
+class RunData(NamedTuple):
+    """The runs inside a model: centred log N and log D, observed log loss, and the centres."""
+
+    log_n_centred: pt.TensorVariable
+    log_d_centred: pt.TensorVariable
+    log_loss_observed: pt.TensorVariable
+    centre_log_n: pt.TensorVariable
+    centre_log_d: pt.TensorVariable
+
+
+DATA_VARS = RunData._fields  # the names of the data a compiled model can swap
+
+
+def log_centres(params: np.ndarray, tokens: np.ndarray) -> tuple[float, float]:
+    """Mean log N and mean log D of the runs: where every model centres its predictors."""
+    return float(np.log(np.asarray(params, float)).mean()), float(np.log(np.asarray(tokens, float)).mean())
+
+
+def run_data(params: np.ndarray, tokens: np.ndarray, loss: np.ndarray, *, swappable: bool) -> RunData:
+    """Register the runs in the current model, as ``pm.Data`` when ``swappable``.
+
+    Shared data lets a compiled model be refitted to new runs of the same count,
+    but costs ~1.4 s more to compile than constants: worth it only when fitting repeatedly.
+    """
+    log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
+    centre_n, centre_d = log_centres(params, tokens)
+    data = pm.Data if swappable else (lambda name, value, **kwargs: pt.as_tensor(value, name=name))
+    return RunData(
+        data("log_n_centred", log_n - centre_n, dims="run"),
+        data("log_d_centred", log_d - centre_d, dims="run"),
+        data("log_loss_observed", np.log(np.asarray(loss, float)), dims="run"),
+        data("centre_log_n", centre_n),
+        data("centre_log_d", centre_d),
+    )
+
+
+def observe_log_loss(mu: pt.TensorVariable, data: RunData, priors: NoisePriors) -> None:
+    """log L_observed ~ StudentT(nu, mu, sigma): multiplicative run-to-run noise with heavy tails."""
+    sigma = pm.HalfNormal("sigma", priors.sigma_scale)
+    nu = pm.Gamma("nu", priors.nu_alpha, priors.nu_beta)
+    pm.StudentT("log_loss", nu=nu, mu=mu, sigma=sigma, observed=data.log_loss_observed, dims="run")
+
+
+def coords(n_runs: int, run_ids: list[str] | None) -> dict:
+    return {"run": run_ids if run_ids is not None else np.arange(n_runs)}
