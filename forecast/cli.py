@@ -431,7 +431,8 @@ def _print_comparison(result: dict) -> None:
               f"{r['tokens_per_param_median']:.1f} [{r['tokens_per_param_lo']:.1f}, {r['tokens_per_param_hi']:.1f}] "
               f"tokens/parameter; loss {r['loss_median']:.3f} [{r['loss_lo']:.3f}, {r['loss_hi']:.3f}] nats/token")
     for law, rows in result["divergence"].items():
-        print(f"{law} vs {result['reference_law']}: ratio of N_opt and difference of optimal loss (nats/token):")
+        print(f"{law} vs {result['reference_law']}: ratio of N_opt ({law} / {result['reference_law']}) and difference of "
+              f"optimal loss ({law} - {result['reference_law']}, nats/token):")
         for r in rows:
             q, g = r["params_opt_ratio"], r["loss_difference"]
             print(f"  C={r['compute']:.0e} FLOP: N_opt ratio {q['median']:.2f} [{q['lo']:.2f}, {q['hi']:.2f}]; "
