@@ -449,6 +449,57 @@ def _print_comparison(result: dict) -> None:
                       f"{la['median']:.3f} [{la['lo']:.3f}, {la['hi']:.3f}] (Kaplan: 0.73)")
 
 
+@app.command("backtest")
+@click.option("--family", "families", multiple=True,
+              help="Backtest only this family (repeatable; default: every registered family, see the README).")
+@click.option("--gadre-eval", default="val:c4_val", show_default=True,
+              help="The one validation set used for the gadre-overtraining families.")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2, show_default=True,
+              help="Share of each family's configurations, by compute from the top, held out.")
+@click.option("--few-shot", "few_shot", type=click.IntRange(min=1), multiple=True, default=(3, 5, 8), show_default=True,
+              help="Few-shot sizes k (repeatable): the family keeps its k smallest-compute runs.")
+@click.option("--no-few-shot", is_flag=True, help="Skip the few-shot fits.")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
+@click.option("--scheduler", help="A dask.distributed scheduler address (tcp://host:port) to run the fits on instead.")
+@click.option("--draws", type=click.IntRange(min=100), default=SamplerSettings.draws, show_default=True)
+@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results/backtest.html"), show_default=True)
+@json_flag
+def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, workers, scheduler, draws, seed, out,
+                     as_json) -> None:
+    """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
+    from forecast.backtest import backtest, pooled
+    from forecast.backtest_report import write_backtest_report
+    from forecast.families import load_families
+
+    table = load_families(tuple(families), gadre_eval=gadre_eval)
+    sampler = SamplerSettings(draws=draws, seed=seed)
+    result = backtest(table, holdout=holdout, few_shot=() if no_few_shot else tuple(few_shot), sampler=sampler,
+                      workers=workers, scheduler=scheduler)
+    summary = pooled(result)
+    report = write_backtest_report(result, summary, out, holdout=holdout)
+    if as_json:
+        _print_json({"holdout": holdout, "families": result.to_dict("records"), "pooled": summary.to_dict("records"),
+                     "report": str(report)})
+    else:
+        print(f"Backtest: top {holdout:.0%} of each family's compute held out; median absolute % error of the "
+              "predictive median, coverage of the 50/80/95% predictive intervals, mean lpd of log loss.")
+        for r in result.to_dict("records"):
+            flag = "" if r["converged"] else "  NOT CONVERGED: " + r["problems"]
+            print(f"  {r['family']:<18} {r['method']:<13} train {r['n_train']:>4} test {r['n_test']:>4}  "
+                  f"error {r['mape']:6.2f}%  coverage {r['coverage_0.5']:.2f}/{r['coverage_0.8']:.2f}/"
+                  f"{r['coverage_0.95']:.2f}  lpd {r['lpd']:6.2f}{flag}")
+        print("Pooled over families:")
+        for r in summary.to_dict("records"):
+            print(f"  {r['method']:<13} {r['n_test']:>4} held-out runs: coverage {r['coverage_0.5']:.2f}/"
+                  f"{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}; median over families of the % error "
+                  f"{r['mape_median_over_families']:.2f}; lpd {r['lpd']:.2f}")
+        print(f"report written to {report}")
+    bad = result[~result["converged"].astype(bool)]
+    if not bad.empty:
+        print(f"WARNING: {len(bad)} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
+
+
 def _default_dataset(selection: dict) -> dict:
     """chinchilla-epoch unless a dataset or runs file was named."""
     if selection["dataset"] or selection["runs_file"]:

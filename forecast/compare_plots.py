@@ -6,7 +6,8 @@ from matplotlib.figure import Figure
 from forecast import published
 from forecast.allocation import optimum
 from forecast.fit import ScalingLawFit
-from forecast.plots import C_LABEL, Budgets, draw_isoflop, figure, outside_legend
+from forecast.budgets import Budgets
+from forecast.plots import C_LABEL, draw_isoflop, figure, outside_legend
 from forecast.predict import quantiles
 from models.laws import chinchilla_frontier
 

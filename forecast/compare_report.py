@@ -6,7 +6,7 @@ from pathlib import Path
 from forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
 from forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from forecast.fit import ScalingLawFit
-from forecast.plots import isoflop_budgets
+from forecast.budgets import isoflop_budgets
 from forecast.report import (
     allocation_html,
     describe_selection,

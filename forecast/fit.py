@@ -67,18 +67,7 @@ class ScalingLawFit:
             compiled = _compiled(law, len(chosen), priors).with_data(**{name: model[name].get_value() for name in DATA_VARS})
         else:
             compiled = nutpie.compile_pymc_model(model)
-        idata = nutpie.sample(
-            compiled,
-            draws=sampler.draws,
-            tune=sampler.tune,
-            chains=sampler.chains,
-            cores=min(sampler.chains, os.cpu_count() or 1),
-            seed=sampler.seed,
-            adaptation=sampler.adaptation,
-            target_accept=sampler.target_accept,
-            save_warmup=False,
-            progress_bar=sys.stderr.isatty() if progress is None else progress,
-        )
+        idata = sample(compiled, sampler, progress)
         idata["runs"] = xr.DataTree(_runs_dataset(chosen))
         idata.attrs.update(
             law=law,
@@ -179,6 +168,24 @@ class ScalingLawFit:
             "log_likelihood": xr.Dataset({"log_loss": self.log_likelihood()}),
         })
         return az.loo(tree, pointwise=True, var_name="log_loss")
+
+
+def sample(compiled, sampler: SamplerSettings, progress: bool | None) -> xr.DataTree:
+    """Run nutpie on a compiled model with ``sampler``'s settings; a progress bar only on a terminal by default."""
+    import nutpie
+
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=min(sampler.chains, os.cpu_count() or 1),
+        seed=sampler.seed,
+        adaptation=sampler.adaptation,
+        target_accept=sampler.target_accept,
+        save_warmup=False,
+        progress_bar=sys.stderr.isatty() if progress is None else progress,
+    )
 
 
 @functools.lru_cache(maxsize=8)

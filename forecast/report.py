@@ -16,12 +16,11 @@ from forecast.allocation import allocation_table
 from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from forecast.fit import ScalingLawFit
+from forecast.budgets import Budgets, isoflop_budgets
 from forecast.plots import (
-    Budgets,
     Residuals,
     data_scatter,
     figure_png_base64,
-    isoflop_budgets,
     isoflop_curves,
     posterior_plots,
     residual_plots,

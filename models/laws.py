@@ -36,6 +36,17 @@ def chinchilla_loss(log_n, log_d, log_e, log_a, log_b, alpha, beta, xp: ModuleTy
     return xp.exp(log_e) + xp.exp(log_a - alpha * log_n) + xp.exp(log_b - beta * log_d)
 
 
+def effective_log_tokens(log_d, log_u, r_star, xp: ModuleType = np):
+    """log D' for D tokens drawn from U unique ones (Muennighoff et al. 2023, Eq. 5).
+
+    D' = U + U R*_D (1 - exp(-R_D / R*_D)), R_D = D/U - 1 repetitions: repeated
+    tokens are worth less and less, and D' never exceeds U (1 + R*_D). With no
+    repetition (D = U) D' = D exactly.
+    """
+    repetitions = xp.exp(log_d - log_u) - 1
+    return log_u + xp.log1p(r_star * (1 - xp.exp(-repetitions / r_star)))
+
+
 def kaplan_loss(log_n, log_d, log_n_c, log_d_c, alpha_n, alpha_d, e=0.0, xp: ModuleType = np):
     """L = E + [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan et al. 2020, Eq. 1.5, plus E).
 

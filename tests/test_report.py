@@ -10,7 +10,7 @@ import pytest
 from forecast import runs
 from forecast.fit import ScalingLawFit
 from forecast.selection import RunSelection, SamplerSettings
-from forecast.plots import isoflop_budgets
+from forecast.budgets import isoflop_budgets
 from forecast.report import BANNER_ID, FORECAST_MODELS, describe_selection, write_report
 
 # data scatter, IsoFLOP curves, per-size curves, residuals, posteriors

@@ -1,0 +1,150 @@
+"""Backtests: fit below a compute cutoff, forecast the held-out larger runs, score the forecasts.
+
+Per family the runs with the largest compute (default: the top 20%) are held
+out. Three methods forecast them from the same training runs:
+
+- ``hierarchical``: one fit of the hierarchical model to every family's training runs;
+- ``per_family``: the Chinchilla-law Bayesian fit to that family's training runs alone;
+- ``baseline``: Hoffmann/Besiroglu's Huber fit with bootstrap refits; its predictive for a
+  new run is the bootstrap curves times Gaussian noise of the fit's robust residual scale
+  (1.4826 x median absolute log residual), since the bootstrap alone describes the curve,
+  not a run.
+
+Few-shot: a family keeps only its k smallest-compute runs, the other families
+keep all theirs, and the hierarchical fit forecasts the family's held-out runs.
+
+Every fit is an independent job (``forecast.parallel.run_jobs``: local
+processes, or a dask cluster). Scores are computed on the log-loss scale
+the same way for every method (``forecast.predictive.Predictive``).
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from forecast.families import CONFIGURATION
+from forecast.parallel import run_jobs
+from forecast.predictive import Predictive
+from forecast.selection import SamplerSettings
+
+LEVELS = (0.5, 0.8, 0.95)
+HOLDOUT = 0.2
+FEW_SHOT = (3, 5, 8)
+METHODS = ("hierarchical", "per_family", "baseline")
+BOOTSTRAP = 1000  # refits per baseline fit: its 95% interval ends rest on 25 resamples each
+
+
+def split(runs: pd.DataFrame, holdout: float = HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per family, hold out the configurations with the largest compute (at least one), seeds together."""
+    held = []
+    for _, table in runs.groupby("family", sort=False):
+        configs = table.groupby(CONFIGURATION, dropna=False, sort=False)["compute"].max().sort_values()
+        n_out = max(1, int(round(holdout * len(configs))))
+        cutoff = configs.iloc[-n_out]
+        held.append(table.index[table["compute"] >= cutoff])
+    test = runs.loc[np.concatenate(held)]
+    return runs.drop(test.index), test
+
+
+def smallest(runs: pd.DataFrame, family: str, k: int) -> pd.DataFrame:
+    """``runs`` with ``family`` cut to its k smallest-compute runs."""
+    own = runs[runs["family"] == family].nsmallest(k, "compute")
+    return pd.concat([runs[runs["family"] != family], own])
+
+
+def scores(predictive: Predictive, loss: np.ndarray, *, seed: int = 0) -> dict:
+    """Median absolute percentage error of the predictive median, coverage and mean width per level, mean lpd."""
+    loss = np.asarray(loss, float)
+    out = {"n_test": int(loss.size),
+           "mape": float(np.median(np.abs(predictive.median(seed) - loss) / loss) * 100),
+           "lpd": float(predictive.log_density(loss).mean())}
+    for level in LEVELS:
+        lo, hi = predictive.interval(level, seed)
+        out[f"coverage_{level:g}"] = float(((loss >= lo) & (loss <= hi)).mean())
+        out[f"width_{level:g}"] = float((hi - lo).mean())
+    return out
+
+
+def _hierarchical_job(train: pd.DataFrame, test: pd.DataFrame, families: list[str], sampler: SamplerSettings,
+                      label: str) -> list[dict]:
+    from forecast.hierarchy import SAMPLER, HierarchicalFit
+
+    fitted = HierarchicalFit.fit(train, sampler=replace(sampler, tune=SAMPLER.tune, target_accept=SAMPLER.target_accept),
+                                 progress=False)
+    rows = []
+    for family in families:
+        held = test[test["family"] == family]
+        predictive = fitted.predictive(family, held["params"], held["tokens"], held["unique_tokens"].fillna(held["tokens"]))
+        rows.append({"family": family, "method": label, "n_train": int((train["family"] == family).sum())}
+                    | scores(predictive, held["loss"].to_numpy()) | _converged(fitted.diagnostics))
+    return rows
+
+
+def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sampler: SamplerSettings) -> list[dict]:
+    from forecast.fit import ScalingLawFit
+
+    fitted = ScalingLawFit.fit(train, source=family, source_sha256="-", sampler=sampler, progress=False)
+    draws = fitted.draws
+    mu = np.log(draws.loss(np.log(test["params"].to_numpy()), np.log(test["tokens"].to_numpy())))
+    predictive = Predictive(mu, draws.sigma, draws.nu)
+    return [{"family": family, "method": "per_family", "n_train": len(train)}
+            | scores(predictive, test["loss"].to_numpy()) | _converged(fitted.diagnostics)]
+
+
+def _baseline_job(train: pd.DataFrame, test: pd.DataFrame, family: str, seed: int) -> list[dict]:
+    from forecast.baseline import baseline_fit
+    from models.laws import chinchilla_loss
+
+    point, boot = baseline_fit(train["params"], train["tokens"], train["loss"], n_boot=BOOTSTRAP, seed=seed)
+    log_n, log_d = np.log(train["params"].to_numpy()), np.log(train["tokens"].to_numpy())
+    fitted = chinchilla_loss(log_n, log_d, point.log_e, point.log_a, point.log_b, point.alpha, point.beta)
+    scale = 1.4826 * np.median(np.abs(np.log(train["loss"].to_numpy()) - np.log(fitted)))
+    n, d = np.log(test["params"].to_numpy())[:, None], np.log(test["tokens"].to_numpy())[:, None]
+    b = {k: boot[k].to_numpy() for k in ("log_e", "log_a", "log_b", "alpha", "beta")}
+    mu = np.log(chinchilla_loss(n, d, b["log_e"], b["log_a"], b["log_b"], b["alpha"], b["beta"]))
+    size = mu.shape[1]
+    predictive = Predictive(mu, np.full(size, scale), np.full(size, np.inf))
+    return [{"family": family, "method": "baseline", "n_train": len(train)}
+            | scores(predictive, test["loss"].to_numpy()) | {"converged": bool(point.converged), "problems": ""}]
+
+
+def _converged(diagnostics) -> dict:
+    return {"converged": diagnostics.converged, "problems": "; ".join(diagnostics.problems())}
+
+
+def _run(job: str, *arguments) -> list[dict]:
+    """One job by name: module-level, so local processes and dask workers can import it."""
+    return {"hierarchical": _hierarchical_job, "per_family": _per_family_job, "baseline": _baseline_job}[job](*arguments)
+
+
+def backtest(runs: pd.DataFrame, *, holdout: float = HOLDOUT, few_shot: tuple[int, ...] = FEW_SHOT,
+             sampler: SamplerSettings = SamplerSettings(), workers: int | None = None,
+             scheduler: str | None = None) -> pd.DataFrame:
+    """Every method on every family, and the few-shot hierarchical forecasts: one row per (family, method)."""
+    train, test = split(runs, holdout)
+    families = list(dict.fromkeys(runs["family"]))
+    jobs = [("hierarchical", train, test, families, sampler, "hierarchical")]
+    for family in families:
+        own_train, own_test = train[train["family"] == family], test[test["family"] == family]
+        jobs.append(("per_family", own_train, own_test, family, sampler))
+        jobs.append(("baseline", own_train, own_test, family, sampler.seed))
+        for k in few_shot:
+            jobs.append(("hierarchical", smallest(train, family, k), test[test["family"] == family], [family],
+                         sampler, f"few_shot_{k}"))
+    rows = [row for result in run_jobs(_run, jobs, workers=workers, scheduler=scheduler) for row in result]
+    return pd.DataFrame(rows)
+
+
+def pooled(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method, held-out runs pooled over families: coverage and width weighted by runs, median of family MAPEs."""
+    def summary(group: pd.DataFrame) -> pd.Series:
+        w = group["n_test"]
+        out = {"families": len(group), "n_test": int(w.sum()), "mape_median_over_families": group["mape"].median(),
+               "lpd": float((group["lpd"] * w).sum() / w.sum())}
+        for level in LEVELS:
+            for what in ("coverage", "width"):
+                out[f"{what}_{level:g}"] = float((group[f"{what}_{level:g}"] * w).sum() / w.sum())
+        return pd.Series(out)
+
+    return table.groupby("method", sort=False).apply(summary, include_groups=False).reset_index()

@@ -1,0 +1,86 @@
+"""The backtest as one HTML page: the table of every family and method, pooled rows, and a figure."""
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.backtest import LEVELS
+from forecast.plots import figure
+from forecast.report import html_table, page, section
+
+METHOD_COLOURS = {"hierarchical": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def score_figure(table: pd.DataFrame):
+    """Per family: 80% coverage and median absolute percentage error of each method (few-shot in shades of green)."""
+    methods = list(dict.fromkeys(table["method"]))
+    families = list(dict.fromkeys(table["family"]))
+    fig = figure(13, 4.8)
+    axes = fig.subplots(1, 2)
+    width = 0.8 / len(methods)
+    x = np.arange(len(families))
+    shades = iter(("#b7e4c7", "#52b788", "#1b4332", "#95d5b2"))
+    for i, method in enumerate(methods):
+        rows = table[table["method"] == method].set_index("family").reindex(families)
+        colour = METHOD_COLOURS.get(method) or next(shades)
+        for ax, column in zip(axes, ("coverage_0.8", "mape")):
+            ax.bar(x + (i - (len(methods) - 1) / 2) * width, rows[column], width, color=colour, label=method)
+    axes[0].axhspan(0.7, 0.9, color="tab:green", alpha=0.1, label="70-90%")
+    axes[0].axhline(0.8, color="black", linewidth=0.8)
+    axes[0].set(ylabel="share of held-out runs inside the 80% interval", ylim=(0, 1.05))
+    axes[1].set(ylabel="median absolute % error of the predictive median", yscale="log")
+    for ax in axes:
+        ax.set_xticks(x, families, rotation=30, ha="right", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    axes[1].legend(fontsize=7)
+    return fig
+
+
+def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str | Path, *, holdout: float) -> Path:
+    """Write the backtest page; every number says its unit and level."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["family", "method", "n_train", "n_test", "mape", "lpd"] + [f"coverage_{l:g}" for l in LEVELS] + \
+              [f"width_{l:g}" for l in LEVELS] + ["converged"]
+    header = ["family", "method", "training runs", "held-out runs", "median abs. % error", "mean lpd (log loss)"] + \
+             [f"{l:.0%} coverage" for l in LEVELS] + [f"{l:.0%} width (nats/token)" for l in LEVELS] + ["converged"]
+
+    def cells(row) -> list[str]:
+        out = []
+        for c in columns:
+            v = row[c]
+            out.append(_e(v) if isinstance(v, str) else ("yes" if v is True else "NO" if v is False else f"{v:.3g}"))
+        return out
+
+    pooled_columns = ["method", "families", "n_test", "mape_median_over_families", "lpd"] + \
+                     [f"coverage_{l:g}" for l in LEVELS] + [f"width_{l:g}" for l in LEVELS]
+    unconverged = table[~table["converged"].astype(bool)]
+    warning = ("" if unconverged.empty else
+               '<div class="banner" id="not-converged"><strong>Some fits failed their diagnostics</strong>; their rows '
+               "are marked NO and are not results: " + _e("; ".join(f"{r.family} {r.method}: {r.problems}"
+                                                                  for r in unconverged.itertuples())) + "</div>")
+    body = [
+        warning,
+        "<h1>Backtest: forecasting the largest runs of each family</h1>",
+        f"<p>Per family the configurations with the top {holdout:.0%} of compute are held out; each method is fitted "
+        "to the rest and forecasts a new run's loss at the held-out N and D. Median absolute percentage error of the "
+        "predictive median; coverage = share of held-out runs inside the equal-tailed predictive interval; width in "
+        "nats/token; lpd = mean log predictive density of the held-out log losses (higher is better). few_shot_k: the "
+        "hierarchical model given only the family's k smallest-compute runs plus all other families.</p>",
+        "<h2>Pooled over families</h2>",
+        html_table(pooled_columns, [[_e(v) if isinstance(v, str) else f"{v:.3g}" for v in r] for r in
+                                    pooled[pooled_columns].itertuples(index=False)]),
+        "<h2>Every family and method</h2>",
+        html_table(header, [cells(r) for _, r in table.iterrows()]),
+        section("Coverage and error per family", score_figure(table),
+                "Left: share of each family's held-out runs inside the method's 80% predictive interval (shaded: "
+                "70-90%). Right: median absolute percentage error of the predictive median (log axis)."),
+    ]
+    path.write_text(page("Backtest", body), encoding="utf-8")
+    return path
