@@ -43,8 +43,8 @@ def render_compare_report(result: dict, fits: dict[str, ScalingLawFit], nonembed
         _loo_section(result),
         _exponent_section(result),
         section("Posterior of a beside the published exponents", exponent_posteriors(fits, result["published_a"], level=level),
-                f"Histograms of all posterior draws of a per law; vertical lines: published values (Kaplan et al. 2020 has "
-                f"no interval; Hoffmann et al. 2022 publish 80% bootstrap intervals, listed in the table above)."),
+                "Histograms of all posterior draws of a per law; vertical lines: published values (Kaplan et al. 2020 has "
+                "no interval; Hoffmann et al. 2022 publish 80% bootstrap intervals, listed in the table above)."),
         _budget_section(result),
         section("IsoFLOP profiles and the optimal size per budget", isoflop_panels(fits, budgets, level=level),
                 f"Each panel: one law's expected loss (nats/token) along N at D = C/(6N) for the runs' compute budgets "
