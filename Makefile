@@ -13,13 +13,15 @@ setup:
 # results/report.html (with results/report.nc), and that law's forecasts for five
 # published model configurations on the terminal; the compute-optimal split at
 # Chinchilla's budget and how far GPT-3 and LLaMA 65B are from it; and the
-# Kaplan-vs-Chinchilla comparison on the same runs (results/compare.html).
+# Kaplan-vs-Chinchilla comparison on the same runs (results/compare.html); and the
+# data wall from that posterior (results/datawall.html).
 run: setup
 	.venv/bin/scaling-forecast data list
 	.venv/bin/scaling-forecast report --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/report.html
 	.venv/bin/scaling-forecast predict $(RESULTS)/report.nc $(MODELS)
 	.venv/bin/scaling-forecast allocate $(RESULTS)/report.nc --compute 5.76e23 --model "GPT-3 175B" --model "LLaMA 65B"
 	.venv/bin/scaling-forecast compare --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/compare.html
+	.venv/bin/scaling-forecast datawall --fit $(RESULTS)/report.nc --out $(RESULTS)/datawall.html
 
 test: setup
 	.venv/bin/python -m pytest

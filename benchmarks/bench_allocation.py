@@ -32,18 +32,10 @@ from forecast.allocation import allocation_table, optimum
 from forecast.fit import ScalingLawFit
 from forecast.selection import RunSelection
 from models.compute import FLOP_PER_PARAM_TOKEN
+from timing import repeat_times
 
 COMPUTE = np.geomspace(1e18, 1e27, 1000)
 LOG_N_BOUNDS = (np.log(1e6), np.log(1e15))
-
-
-def median_time(function, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def numerical_optimum(draws, compute: np.ndarray, draw_index: np.ndarray) -> np.ndarray:
@@ -83,14 +75,14 @@ def main() -> None:
         print(f"{law}: fitted in {time.perf_counter() - start:.1f} s (setup, not timed), {n_draws} draws")
 
         allocation_table(draws, COMPUTE, level=0.9)  # warm-up, not timed
-        table_times = median_time(lambda: allocation_table(draws, COMPUTE, level=0.9), args.repeats)
-        optimum_times = median_time(lambda: optimum(draws.frontier(), COMPUTE), args.repeats)
+        table_times = repeat_times(lambda: allocation_table(draws, COMPUTE, level=0.9), args.repeats)
+        optimum_times = repeat_times(lambda: optimum(draws.frontier(), COMPUTE), args.repeats)
 
         draw_index = np.linspace(0, n_draws - 1, args.draws).round().astype(int)
         budget_index = np.linspace(0, len(COMPUTE) - 1, args.budgets).round().astype(int)
         subset = COMPUTE[budget_index]
         numerical = []
-        baseline_times = median_time(lambda: numerical.append(numerical_optimum(draws, subset, draw_index)), args.repeats)
+        baseline_times = repeat_times(lambda: numerical.append(numerical_optimum(draws, subset, draw_index)), args.repeats)
         closed = optimum(draws.frontier(), subset)["params"][:, draw_index]
         inside = (closed > 1e6) & (closed < 1e15)
         rel = np.abs(numerical[-1] - closed) / closed

@@ -70,8 +70,8 @@ def _hierarchical_job(train: pd.DataFrame, test: pd.DataFrame, families: list[st
                       label: str) -> list[dict]:
     from forecast.hierarchy import SAMPLER, HierarchicalFit
 
-    fitted = HierarchicalFit.fit(train, sampler=replace(sampler, tune=SAMPLER.tune, target_accept=SAMPLER.target_accept),
-                                 progress=False)
+    settings = replace(sampler, tune=SAMPLER.tune, target_accept=SAMPLER.target_accept, maxdepth=SAMPLER.maxdepth)
+    fitted = HierarchicalFit.fit(train, sampler=settings, progress=False)
     rows = []
     for family in families:
         held = test[test["family"] == family]

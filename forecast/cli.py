@@ -500,6 +500,136 @@ def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, worke
         print(f"WARNING: {len(bad)} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
 
 
+def _components(fixed: tuple[str, ...], priors: tuple[str, ...]) -> dict:
+    """The published components, with ``NAME=VALUE`` fixed and ``NAME=LOW,HIGH[,LEVEL]`` priors swapped in."""
+    from forecast.datawall import published_components
+
+    components = published_components()
+
+    def parse(option: str, text: str, count: tuple[int, ...]) -> tuple[str, list[float]]:
+        name, sep, values = text.partition("=")
+        if not sep or name not in components:
+            raise InputError(f"{option} {text!r}: expected NAME=..., NAME one of {', '.join(components)}")
+        try:
+            numbers = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise InputError(f"{option} {text!r}: values must be numbers") from None
+        if len(numbers) not in count or not all(np.isfinite(numbers)) or min(numbers) <= 0:
+            raise InputError(f"{option} {text!r}: expected {' or '.join(map(str, count))} positive finite numbers")
+        return name, numbers
+
+    for text in priors:
+        name, numbers = parse("--prior", text, (2, 3))
+        low, high, level = numbers + [components[name].level] * (3 - len(numbers))
+        bound = components[name].bound
+        if not (low < high and level < 1 and (bound is None or high < bound)):
+            raise InputError(f"--prior {text!r}: need LOW < HIGH{' < ' + format(bound, 'g') if bound else ''} and LEVEL < 1")
+        components[name] = replace(components[name], low=low, high=high, level=level)
+    for text in fixed:
+        name, (value,) = parse("--set", text, (1,))
+        components[name] = components[name].fixed(value)
+    return components
+
+
+@app.command("datawall")
+@click.option("--fit", "fit_file", type=click.Path(path_type=Path),
+              help="A saved Chinchilla-law fit (from fit or report); default: fit chinchilla-epoch now "
+                   "(5 highest-loss runs dropped, as Besiroglu et al.).")
+@click.option("--words-per-token", type=click.FloatRange(0, min_open=True),
+              help="Words per token of the notable models' dataset column (default: the published 0.75).")
+@click.option("--set", "fixed", multiple=True, metavar="NAME=VALUE", help="Fix a component at a value (repeatable).")
+@click.option("--prior", "priors", multiple=True, metavar="NAME=LOW,HIGH[,LEVEL]",
+              help="Replace a component's prior: lognormal with that central interval (repeatable).")
+@click.option("--overtrain", type=click.FloatRange(1), multiple=True, default=(1.0, 5.0, 10.0), show_default=True,
+              help="Tokens per parameter as a multiple of the compute-optimal ratio (repeatable).")
+@click.option("--r-star", type=click.FloatRange(0, min_open=True),
+              help="R*_D of the repeated-data law (default: Muennighoff et al.'s 15.4).")
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
+              help="Interval level of the loss forecasts.")
+@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results/datawall.html"), show_default=True)
+@click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when a posterior fails its diagnostics (flagged).")
+@json_flag
+def datawall_command(fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out, allow_unconverged,
+                     as_json) -> None:
+    """When do the largest training sets exhaust the stock of human text, and what loss is reachable then?"""
+    from forecast import datawall as dw
+    from forecast.datawall_report import write_datawall_report
+
+    components = _components(fixed, priors)
+    words = words_per_token or dw.words_per_token()
+    r_star = r_star or dw.published_r_star()
+    models = dw.notable_models(words)
+    if fit_file is None:
+        selection = {**dict.fromkeys(("runs_file", "compute_min", "compute_max"), None), "dataset": "chinchilla-epoch",
+                     "families": (), "loss_kinds": (), "drop_highest_loss": 5, "non_embedding": False}
+        fitted = _fit_selected(selection, "chinchilla", SamplerSettings(seed=seed))
+    else:
+        fitted = _fit_class().load(fit_file)
+    posterior = dw.fit_wall(components, models, SamplerSettings(seed=seed))
+    warnings = []
+    for what, diagnostics in (("the law's posterior", fitted.diagnostics), ("the growth regressions", posterior.diagnostics)):
+        if not diagnostics.converged:
+            warnings.append(f"{what} did NOT converge ({'; '.join(diagnostics.problems())}); its numbers are not results")
+    draws = dw.wall_draws(posterior, fitted.draws, r_star, seed)
+    result = dw.analyse(draws, overtrain=tuple(overtrain), level=level, seed=seed)
+    description = (f"Stock priors from Villalobos et al. 2024 ({', '.join(f'{n} set to {c.value:g}' for n, c in components.items() if c.value is not None) or 'as published'}); "
+                   f"growth fitted to {len(models)} notable models (tokens = words / {words:g}); "
+                   f"{_describe_fit(fitted)}; R*_D = {r_star:g}; {draws.size} draws.")
+    report = write_datawall_report(draws, models, result, out, description=description, warnings=warnings)
+    for w in warnings:
+        print(f"WARNING: {w}.", file=sys.stderr)
+    if as_json:
+        _print_json(result | {"description": description, "words_per_token": words, "warnings": warnings,
+                              "components": {n: vars(c) for n, c in components.items()}, "report": str(report)})
+    else:
+        _print_datawall(result, description)
+        print(f"report written to {report}")
+    if warnings and not allow_unconverged:
+        sys.exit(3)
+
+
+def _print_datawall(result: dict, description: str) -> None:
+    level = result["level"]
+    stock, pub, growth = result["stock_2024"], result["published"], result["growth"]
+
+    def iv(s: dict, fmt: str) -> str:
+        return f"{s['median']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
+
+    print(f"Data wall. {description}")
+    v = pub["effective_stock"]
+    print(f"Stock of usable human text in 2024, tokens ({stock['effective']['level']:.0%} intervals): unique "
+          f"{iv(stock['quality_adjusted'], '.3g')}; with repetition {iv(stock['effective'], '.3g')} "
+          f"(Villalobos et al.: {v['value']:.3g} [{v['low']:.3g}, {v['high']:.3g}], {v['interval']:.0%})")
+    g = pub["dataset_growth_oom_per_year"]
+    print(f"Growth, orders of magnitude per year (95%): training tokens {iv(growth['tokens_growth'], '.3f')} "
+          f"(Villalobos et al.: {g['value']:.2f} [{g['low']:.2f}, {g['high']:.2f}]); training compute "
+          f"{iv(growth['compute_growth'], '.3f')}")
+    y = pub["exhaustion_year"]
+    print(f"Year the largest training run's tokens reach the stock (median [80%], 50% and 90% intervals); "
+          f"Villalobos et al.: {y['value']:.0f} [{y['low']:.0f}, {y['high']:.0f}] (mixture, 1x, repetition on):")
+    for r in result["scenarios"]:
+        k = "" if r["overtrain"] is None else f", {r['overtrain']:g}x overtrained"
+        print(f"  {r['demand'].replace('_', ' ') + k:<30} repetition {'on ' if r['repetition'] else 'off'}  "
+              f"{r['median']:.1f} [{r['lo_0.8']:.1f}, {r['hi_0.8']:.1f}]  50% {r['lo_0.5']:.1f}-{r['hi_0.5']:.1f}  "
+              f"90% {r['lo_0.9']:.1f}-{r['hi_0.9']:.1f}  P(never) {r['p_never']:.3f}")
+    print(f"Loss of the frontier run at the wall (compute trend, repetition on; Chinchilla law, nats/token, "
+          f"{level:.0%} predictive; R*_D = {result['r_star']:g}):")
+    for k, w in result["loss_at_wall"].items():
+        print(f"  {k}x overtrained, year {w['year_median']:.1f}: N {iv(w['params'], '.3g')} parameters, "
+              f"{iv(w['epochs'], '.2f')} epochs over the stock; loss with data capped {iv(w['capped'], '.4f')}, "
+              f"unlimited {iv(w['unlimited'], '.4f')}; penalty {iv(w['penalty'], '.2e')}")
+    print("Loss of the frontier run by year (compute trend, Chinchilla-optimal), data capped vs unlimited "
+          "(penalty: capped - unlimited expected loss, same draw):")
+    for year, w in result["loss_by_year"].items():
+        print(f"  {year}: {iv(w['epochs'], '.2f')} epochs; capped {iv(w['capped'], '.4f')}, unlimited "
+              f"{iv(w['unlimited'], '.4f')}; penalty {iv(w['penalty'], '.2e')}")
+    print("Sensitivity of the exhaustion year (mixture, 1x, repetition on), each input fixed at its median:")
+    for r in result["sensitivity"]:
+        print(f"  {r['input']:<32} variance share {r['variance_share']:6.3f}  median {r['median']:.2f}  "
+              f"80% width {r['width_0.8']:.2f} years")
+
+
 def _default_dataset(selection: dict) -> dict:
     """chinchilla-epoch unless a dataset or runs file was named."""
     if selection["dataset"] or selection["runs_file"]:

@@ -183,6 +183,7 @@ def sample(compiled, sampler: SamplerSettings, progress: bool | None) -> xr.Data
         seed=sampler.seed,
         adaptation=sampler.adaptation,
         target_accept=sampler.target_accept,
+        maxdepth=sampler.maxdepth,
         save_warmup=False,
         progress_bar=sys.stderr.isatty() if progress is None else progress,
     )

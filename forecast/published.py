@@ -26,3 +26,8 @@ def constants(law: str, source: str) -> pd.DataFrame:
     """The rows of one published fit, indexed by parameter."""
     table = law_constants()
     return table[(table["law"] == law) & (table["source"] == source)].set_index("parameter")
+
+
+def data_stock() -> pd.DataFrame:
+    """Published estimates of the stock of human text and of training-set growth: quantity, value, low, high, ..., citation."""
+    return _table("data_stock.csv").copy()

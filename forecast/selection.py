@@ -75,3 +75,4 @@ class SamplerSettings:
     adaptation: str = "low_rank"
     # 0.8 left 1-2 divergences in 3 of 5 seeds on chinchilla-epoch; 0.9 left none in 5, for ~10% more time.
     target_accept: float = 0.9
+    maxdepth: int = 10  # at most 2^maxdepth leapfrog steps per draw

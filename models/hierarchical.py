@@ -2,18 +2,29 @@
 
 Families (run collections with their own data, tokenizer and eval set) get
 their own E, A, B, alpha and beta, drawn from population distributions, or
-share alpha and beta exactly. Centred by default: every registered family
-has dozens to hundreds of runs, which pin its constants far more tightly
-than the population does, and there the non-centred form is the one with the
-funnel (on all eight families: 27-40 s and ESS 360-880 centred, against
-220-320 s, ESS 72-145 and divergences non-centred; the centred fit still
-misses R-hat <= 1.01 with some seeds). ``centred=False`` is the choice when
-some family has only a handful of runs. The data are *configurations*, not runs: repeated
-seeds of one (N, D, U) are summarised by their mean log loss and their
-within-configuration sum of squares, so k seeds count as one observation of
-the curve plus k - 1 observations of seed noise, never as k independent
-points on the curve. Tokens drawn from fewer unique tokens enter through
-Muennighoff et al.'s effective data D', with R*_D fitted.
+share alpha and beta exactly. The pooled quantities are E and the N and D
+terms at the global centre of the data (as level, floor share and split).
+
+Centred by default: every registered family has dozens to hundreds of runs,
+which pin its constants far more tightly than the population does, and there
+the non-centred form is the one with the funnel (all eight families: 220-320 s,
+ESS 72-145 and divergences non-centred). Centred, each family samples its
+level, floor share and split at the centre of *its own* runs (see
+``_level_terms``): at the global centre, a family a decade away paid for the
+extrapolation with correlations that held min ESS at 360 and R-hat at 1.014;
+at its own centre, ESS 1055 and R-hat 1.004 on the same data and seed.
+``centred=False`` is the choice when some family has only a handful of runs.
+
+The law is an approximation: each family departs from it smoothly along log
+compute (``_drift``). Without that term, forecasts of each family's largest
+runs were overconfident (80% intervals held 66% of held-out runs).
+
+The data are *configurations*, not runs: repeated seeds of one (N, D, U) are
+summarised by their mean log loss and their within-configuration sum of
+squares, so k seeds count as one observation of the curve plus k - 1
+observations of seed noise, never as k independent points on the curve.
+Tokens drawn from fewer unique tokens enter through Muennighoff et al.'s
+effective data D', with R*_D fitted.
 """
 
 from dataclasses import dataclass
@@ -39,6 +50,12 @@ class HierarchicalPriors:
       would not share (rho; seeds average it away, the rest is the configuration's own deviation)
     - R*_D ~ LogNormal(log 15.4, 0.75): Muennighoff et al.'s fitted value 15.4, 95% 3.5 to 67
     - nu ~ Gamma(2, 0.1), shared: Student-t degrees of freedom (as ``NoisePriors``)
+    - drift (sd of a family's departure from its law, log loss) ~ HalfNormal(0.02), shared by families;
+      its correlation length along log10 compute is fixed (``drift_length`` decades): runs a few bins
+      apart share most of it, runs a decade apart little. Left free, the length trades off against the
+      run noise and the fit took 7 minutes with divergences.
+    - ``drift_centred_runs``: not a prior but how the drift is sampled (centred for families with at
+      least this many runs per compute bin on average, non-centred for the others)
     """
 
     level_mu: float = 1.0
@@ -56,18 +73,107 @@ class HierarchicalPriors:
     seed_share_concentration: float = 2.0
     r_star_median: float = 15.4
     r_star_log_sigma: float = 0.75
+    drift_scale: float = 0.02
+    drift_length: float = 0.5
+    drift_centred_runs: float = 4.0
+
+
+BIN_DECADES = 0.2  # runs within a fifth of a decade of compute share the law's departure there
+
+
+def compute_bins(compute: np.ndarray, family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each run's compute bin, and per bin its family and log10 compute; bins sorted by family, then compute."""
+    key = np.round(np.log10(np.asarray(compute, float)) / BIN_DECADES).astype(int)
+    family = np.asarray(family)
+    pairs = sorted(set(zip(family.tolist(), key.tolist())))
+    index = {pair: i for i, pair in enumerate(pairs)}
+    bins = np.array([index[pair] for pair in zip(family.tolist(), key.tolist())])
+    return bins, np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]) * BIN_DECADES
+
+
+def _drift(priors: HierarchicalPriors, bins: np.ndarray, bin_family: np.ndarray, bin_log10c: np.ndarray):
+    """Each family's departure from its law per compute bin: a stationary Gaussian process along log10 compute.
+
+    The law is an approximation; its error is smooth in scale, so runs at nearby compute share it, and a
+    forecast far beyond the fitted compute inherits its full size (exponential kernel, i.e. an
+    Ornstein-Uhlenbeck process; independent between families), through the kernel's explicit Cholesky
+    factor L[i, j] = exp(-(x_i - x_j) / length) sqrt(1 - exp(-2 gap_j / length)) within a family (j <= i).
+    Families with several runs per bin pin each bin's departure far inside the drift's size: they are
+    sampled centred; the others non-centred (all centred had a funnel, all non-centred a banana, and
+    either took four times as long).
+    """
+    length = priors.drift_length
+    same = bin_family[:, None] == bin_family[None, :]
+    lower = same & (np.arange(bin_family.size)[:, None] >= np.arange(bin_family.size)[None, :])
+    distance = np.where(lower, bin_log10c[:, None] - bin_log10c[None, :], 0.0)
+    first = np.r_[True, bin_family[1:] != bin_family[:-1]]
+    gap = np.where(first, 1.0, np.diff(bin_log10c, prepend=0.0))  # a family's first bin has no predecessor
+    scale = np.where(first, 1.0, np.sqrt(-np.expm1(-2 * gap / length)))
+    cholesky = lower * np.exp(-distance / length) * scale[None, :]
+    runs_per_bin = np.bincount(bins, minlength=bin_family.size)
+    dense = np.isin(bin_family, [fam for fam in np.unique(bin_family)
+                                 if runs_per_bin[bin_family == fam].mean() >= priors.drift_centred_runs])
+    sd = pm.HalfNormal("drift", priors.drift_scale)
+    offset = pt.zeros(bin_family.size)
+    if dense.any():
+        centred = pm.MvNormal("drift_centred", mu=np.zeros(int(dense.sum())), chol=sd * cholesky[np.ix_(dense, dense)])
+        offset = pt.set_subtensor(offset[dense], centred)
+    if (~dense).any():
+        z = pm.Normal("drift_z", 0.0, 1.0, shape=int((~dense).sum()))
+        offset = pt.set_subtensor(offset[~dense], sd * pt.dot(cholesky[np.ix_(~dense, ~dense)], z))
+    return pm.Deterministic("drift_offset", offset, dims="bin")
+
+
+def _population(name: str, mean_mu: float, mean_sigma: float, spread: float) -> tuple:
+    """A population's mean and spread (the spread of family values around the mean)."""
+    return pm.Normal(f"{name}_mu", mean_mu, mean_sigma), pm.HalfNormal(f"{name}_spread", spread)
 
 
 def _family_values(name: str, mean_mu: float, mean_sigma: float, spread: float, n_families: int, *,
                    shared: bool = False, centred: bool = True):
-    """Population mean and spread, and each family's value; one value for all when ``shared``."""
-    mean = pm.Normal(f"{name}_mu", mean_mu, mean_sigma)
+    """Each family's value drawn from its population; one value for all when ``shared``."""
     if shared:
-        return mean + pt.zeros(n_families)
-    scale = pm.HalfNormal(f"{name}_spread", spread)
+        return pm.Normal(f"{name}_mu", mean_mu, mean_sigma) + pt.zeros(n_families)
+    mean, scale = _population(name, mean_mu, mean_sigma, spread)
     if centred:
         return pm.Normal(name, mean, scale, dims="family")
     return mean + scale * pm.Normal(f"{name}_z", 0.0, 1.0, dims="family")
+
+
+def _global_terms(level, floor_logit, share_logit):
+    """log E, log A and log B terms at one point from the loss there, the floor's share and the N term's share."""
+    floor, share = pm.math.sigmoid(floor_logit), pm.math.sigmoid(share_logit)
+    log_r = level + pt.log1p(-floor)
+    return level + pt.log(floor), log_r + pt.log(share), log_r + pt.log1p(-share)
+
+
+def _level_terms(priors: HierarchicalPriors, n: int, shift_n, shift_d, alpha, beta, init_level, centred: bool):
+    """Each family's log E and its N and D terms at the global centre, pooled as level / floor / split there.
+
+    Non-centred: the three pooled values are sampled as mean + spread x z. Centred: each family samples
+    them at the centre of *its own* runs, where its data pin them (a family a decade away from the global
+    centre otherwise pays for the extrapolation with strong correlations between level, floor and the
+    exponents); their population density is then evaluated at the global centre. The map between the two
+    points shifts log A by alpha x (shift in log N) and log B likewise, and the map from (level, floor logit,
+    split logit) to (log E, log A, log B) has Jacobian determinant 1, so the density needs no correction.
+    """
+    specs = (("level", priors.level_mu, priors.level_sigma, priors.level_spread),
+             ("floor_logit", 0.0, priors.logit_sigma, priors.logit_spread),
+             ("share_logit", 0.0, priors.logit_sigma, priors.logit_spread))
+    if not centred:
+        values = [_family_values(*spec, n, centred=False) for spec in specs]
+        return _global_terms(*values)
+    inits = (init_level, np.zeros(n), np.zeros(n))
+    local = [pm.Flat(f"{name}_local", dims="family", initval=init) for (name, *_), init in zip(specs, inits)]
+    log_e, log_a, log_b = _global_terms(*local)
+    log_a, log_b = log_a + alpha * shift_n, log_b + beta * shift_d
+    log_reducible = pt.logaddexp(log_a, log_b)
+    pooled = (pt.logaddexp(log_e, log_reducible), log_e - log_reducible, log_a - log_b)
+    for (name, *spec), value in zip(specs, pooled):
+        mean, scale = _population(name, *spec)
+        pm.Potential(f"{name}_population", pm.logp(pm.Normal.dist(mean, scale), value).sum())
+        pm.Deterministic(name, value, dims="family")
+    return log_e, log_a, log_b
 
 
 def hierarchical_model(
@@ -78,6 +184,7 @@ def hierarchical_model(
     seeds: np.ndarray,
     within_ss: np.ndarray,
     family: np.ndarray,
+    compute: np.ndarray,
     *,
     families: list[str],
     shared_exponents: bool = False,
@@ -88,7 +195,8 @@ def hierarchical_model(
 
     Per configuration: N, D, unique tokens U (= D when not repeated), the mean
     log loss of its ``seeds`` runs and their within-configuration sum of
-    squares, and its family index. log N and log D are centred on the global
+    squares, its family index and its compute (FLOP; runs in one compute bin
+    share the law's departure there, see ``_drift``). log N and log D are centred on the global
     means, so each family's constants are described at the same point.
     """
     log_n, log_d, log_u = (np.log(np.asarray(v, float)) for v in (params, tokens, unique_tokens))
@@ -97,32 +205,30 @@ def hierarchical_model(
     centre_n, centre_d = float(log_n.mean()), float(log_d.mean())
     n = len(families)
     f = np.asarray(family, int)
-    with pm.Model(coords={"family": families, "config": np.arange(log_n.size)}) as model:
-        level = _family_values("level", priors.level_mu, priors.level_sigma, priors.level_spread, n, centred=centred)
-        floor = pm.math.sigmoid(_family_values("floor_logit", 0.0, priors.logit_sigma, priors.logit_spread, n, centred=centred))
-        share = pm.math.sigmoid(_family_values("share_logit", 0.0, priors.logit_sigma, priors.logit_spread, n, centred=centred))
+    y = np.asarray(mean_log_loss, float)
+    family_mean = lambda v: np.bincount(f, weights=v, minlength=n) / np.bincount(f, minlength=n)  # noqa: E731
+    bins, bin_family, bin_log10c = compute_bins(compute, f)
+    with pm.Model(coords={"family": families, "config": np.arange(log_n.size), "bin": np.arange(bin_family.size)}) as model:
         exponent_mu = np.log(priors.exponent_median)
         log_alpha = _family_values("log_alpha", exponent_mu, priors.exponent_log_sigma, priors.exponent_spread, n,
                                    shared=shared_exponents, centred=centred)
         log_beta = _family_values("log_beta", exponent_mu, priors.exponent_log_sigma, priors.exponent_spread, n,
                                   shared=shared_exponents, centred=centred)
+        alpha, beta = pt.exp(log_alpha), pt.exp(log_beta)
+        log_e, log_a_c, log_b_c = _level_terms(priors, n, family_mean(log_n) - centre_n, family_mean(log_d) - centre_d,
+                                               alpha, beta, family_mean(y), centred)
         log_sigma = _family_values("log_sigma", priors.log_sigma_mu, 1.0, priors.log_sigma_spread, n, centred=centred)
         nu = pm.Gamma("nu", priors.nu_alpha, priors.nu_beta)
         rho = pm.Beta("seed_share", priors.seed_share_concentration, priors.seed_share_concentration)
         r_star = pm.LogNormal("R_star_D", np.log(priors.r_star_median), priors.r_star_log_sigma)
 
-        alpha, beta = pt.exp(log_alpha), pt.exp(log_beta)
-        log_e = level + pt.log(floor)
-        log_r = level + pt.log1p(-floor)
-        log_a_c, log_b_c = log_r + pt.log(share), log_r + pt.log1p(-share)
-
         log_d_eff = effective_log_tokens(log_d, log_u, r_star, xp=pt) if (log_u < log_d).any() else log_d
         mu = pt.log(chinchilla_loss(log_n - centre_n, log_d_eff - centre_d, log_e[f], log_a_c[f], log_b_c[f],
-                                    alpha[f], beta[f], xp=pt))
+                                    alpha[f], beta[f], xp=pt)) + _drift(priors, bins, bin_family, bin_log10c)[bins]
         sigma = pt.exp(log_sigma)
         # The mean of k seeds keeps the configuration's own deviation and 1/k of the seed part.
         scale = sigma[f] * pt.sqrt(1 - rho**2 * (1 - 1 / seeds))
-        pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=scale, observed=np.asarray(mean_log_loss, float), dims="config")
+        pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=scale, observed=y, dims="config")
         if repeated.any():
             k, rf = seeds[repeated], f[repeated]
             # Sum of squares of k Gaussian seeds around their mean: (rho sigma)^2 chi^2_{k-1}.

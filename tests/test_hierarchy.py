@@ -111,6 +111,21 @@ def test_a_new_familys_forecast_is_wider_than_a_fitted_familys(all_families):
 
 
 @pytest.mark.needs_data
+def test_forecasts_widen_with_distance_beyond_the_fitted_compute(all_families):
+    """The law's departure along log compute is known where a family has runs and fades to its prior
+    size beyond them, so a forecast 100x past the largest run is less sure than one at it."""
+    _, fitted = all_families
+    own = fitted.configs[fitted.configs["family"] == "llama3"]
+    top = own.loc[own["compute"].idxmax()]
+    scale = np.array([1.0, 10.0, 100.0])  # compute multiples at the same tokens per parameter
+    lo, hi = fitted.predictive("llama3", top["params"] * np.sqrt(scale), top["tokens"] * np.sqrt(scale)).interval(0.8)
+    width = np.log(hi / lo)
+    assert width[0] < width[1] < width[2]
+    drift = fitted.idata["posterior"]["drift"].to_numpy()
+    assert 0 < np.median(drift) < 0.05  # a departure of a few percent of the loss, not zero, not the whole loss
+
+
+@pytest.mark.needs_data
 def test_backtest_cli_reduced(mirror, tmp_path):
     """Two families, few-shot from 5 runs: every method and score is reported, and the page written."""
     out = tmp_path / "backtest.html"

@@ -1,0 +1,312 @@
+"""The data wall: when the largest training sets exhaust the stock of human text, and the loss reachable then.
+
+Inputs, all as draws aligned by index (the law's posterior is independent of
+the rest, so pairing its draws at random samples the joint distribution):
+
+- the stock's components (``models.datawall``, priors from ``data/published/data_stock.csv``);
+- growth rates of training tokens and training compute (Bayesian robust
+  regressions on the notable-models table) and the frontier's size at
+  2024-01-01 (published priors);
+- the Chinchilla law's posterior (a fit from ``scaling-forecast fit``),
+  which turns frontier compute into compute-optimal tokens and gives losses.
+
+Both the stock and every demand model are straight lines in log size against
+year, so each draw's exhaustion year (demand reaches stock) is exact:
+year = 2024 + (log stock - log demand at 2024) / (demand growth - stock growth).
+"""
+
+import functools
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast import published, runs
+from forecast.diagnostics import Diagnostics, diagnose
+from forecast.predict import LawDraws, interval
+from forecast.predictive import Predictive
+from forecast.selection import SamplerSettings
+from models.datawall import (BASE_YEAR, GROWTH, STOCK, Component, components_model, log_stock, log_stock_growth,
+                             trend_model)
+from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+
+DEMANDS = ("dataset_trend", "compute", "mixture")
+FRONTIER_START = ("largest_dataset_2024", "largest_compute_2024")
+COMPONENTS = STOCK + GROWTH + ("repetition_gain",) + FRONTIER_START
+OVERTRAIN = (1.0, 5.0, 10.0)
+LEVELS = (0.5, 0.8, 0.9)
+YEARS = np.arange(2024, 2051)
+LN10 = np.log(10.0)
+
+
+def published_components() -> dict[str, Component]:
+    """Each component's prior from the published estimates (``data_stock.csv``, one cited row each)."""
+    table = published.data_stock().set_index("quantity")
+    out = {}
+    for name in COMPONENTS:
+        row = table.loc[name]
+        out[name] = Component(float(row["low"]), float(row["high"]), float(row["interval"]),
+                              bound=None if pd.isna(row["bound"]) else float(row["bound"]))
+    return out
+
+
+def words_per_token() -> float:
+    """The published words-per-token of the notable-models table's dataset column."""
+    return float(published.data_stock().set_index("quantity").loc["words_per_token", "value"])
+
+
+def notable_models(words_per_token: float) -> pd.DataFrame:
+    """The notable-models table with decimal year and training tokens = words / words_per_token."""
+    if not words_per_token > 0:
+        raise ValueError(f"words per token must be positive, got {words_per_token}")
+    table = runs.load("notable-models")
+    date = table["date"]
+    start = pd.to_datetime(date.dt.year.astype(str) + "-01-01")
+    days = (date - start).dt.days / np.where(date.dt.is_leap_year, 366.0, 365.0)
+    return table.assign(year=date.dt.year + days, tokens=table["dataset_words"] / words_per_token)
+
+
+@dataclass(frozen=True)
+class WallPosterior:
+    """Draws of the components (exact, from their priors) and of the two growth regressions (NUTS)."""
+
+    components: dict[str, np.ndarray]
+    trends: xr.DataTree
+
+    @functools.cached_property
+    def diagnostics(self) -> Diagnostics:
+        return diagnose(self.trends, list(self.trends["posterior"].data_vars))
+
+    def growth(self, name: str) -> np.ndarray:
+        """Flat draws of ``tokens_growth`` or ``compute_growth`` (orders of magnitude per year)."""
+        return self.trends["posterior"][name].to_numpy().reshape(-1)
+
+
+def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: SamplerSettings = SamplerSettings(),
+             progress: bool | None = None) -> WallPosterior:
+    """As many component draws as the regressions have: robust regressions of log10 tokens (every model)
+    and log10 compute (models that report it) on year."""
+    import nutpie
+    import pymc as pm
+
+    from forecast.fit import sample
+
+    known = models.dropna(subset=["compute"])
+    trends = sample(nutpie.compile_pymc_model(trend_model({
+        "tokens": (models["year"], np.log10(models["tokens"])),
+        "compute": (known["year"], np.log10(known["compute"]))})), sampler, progress)
+    n = sampler.chains * sampler.draws
+    logger = logging.getLogger("pymc")  # it logs the names of the variables it draws
+    level, _ = logger.level, logger.setLevel(logging.WARNING)
+    try:
+        prior = pm.sample_prior_predictive(draws=n, model=components_model(components), random_seed=sampler.seed)["prior"]
+    finally:
+        logger.setLevel(level)
+    return WallPosterior({name: np.broadcast_to(prior[name].to_numpy().reshape(-1), (n,)).copy() for name in components},
+                         trends)
+
+
+@dataclass(frozen=True)
+class WallDraws:
+    """Aligned draws of every input of the data wall."""
+
+    components: dict[str, np.ndarray]
+    tokens_growth: np.ndarray  # orders of magnitude per year
+    compute_growth: np.ndarray
+    law: LawDraws  # Chinchilla law: curve, frontier and run noise
+    r_star: float  # Muennighoff et al.'s R*_D: how fast repeated tokens lose value
+    choice: np.ndarray  # per draw, which demand model the equal mixture takes (True: compute)
+
+    @property
+    def size(self) -> int:
+        return self.tokens_growth.size
+
+    def with_fixed(self, name: str) -> "WallDraws":
+        """The same draws with one input set to its median (the Chinchilla law: its median-a draw)."""
+        if name in self.components:
+            return replace(self, components=self.components | {name: np.full(self.size, np.median(self.components[name]))})
+        if name in ("tokens_growth", "compute_growth"):
+            return replace(self, **{name: np.full(self.size, np.median(getattr(self, name)))})
+        a = self.law.frontier().a
+        i = int(np.argsort(a)[a.size // 2])
+        law = replace(self.law, values={k: np.full(self.size, v[i]) for k, v in self.law.values.items()},
+                      sigma=np.full(self.size, self.law.sigma[i]), nu=np.full(self.size, self.law.nu[i]))
+        return replace(self, law=law)
+
+
+def wall_draws(posterior: WallPosterior, law: LawDraws, r_star: float, seed: int) -> WallDraws:
+    """The wall's draws with the law's draws paired to them at random."""
+    rng = np.random.default_rng([seed, 2])
+    n = posterior.growth("tokens_growth").size
+    j = rng.choice(law.sigma.size, n, replace=law.sigma.size < n)
+    law = replace(law, values={k: v[j] for k, v in law.values.items()}, sigma=law.sigma[j], nu=law.nu[j])
+    return WallDraws(posterior.components, posterior.growth("tokens_growth"), posterior.growth("compute_growth"), law,
+                     float(r_star), rng.random(n) < 0.5)
+
+
+def log_demand_line(draws: WallDraws, demand: str, overtrain: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw, ln tokens of the largest training run at 2024-01-01 and its growth in ln units per year.
+
+    ``compute``: frontier compute grows as fitted; the run splits it as the Chinchilla optimum with
+    ``overtrain`` times the optimal tokens per parameter, so at equal compute D = sqrt(overtrain) D_opt,
+    and ln D_opt = (1 - a) ln(C / 6) - n0 on the law's frontier.
+    """
+    if demand == "dataset_trend":
+        return np.log(draws.components["largest_dataset_2024"]), draws.tokens_growth * LN10
+    if demand == "compute":
+        f = draws.law.frontier()
+        log_c = np.log(draws.components["largest_compute_2024"] / FLOP_PER_PARAM_TOKEN)
+        return 0.5 * np.log(overtrain) + (1 - f.a) * log_c - f.n0, (1 - f.a) * draws.compute_growth * LN10
+    if demand == "mixture":
+        (t0, t1), (c0, c1) = log_demand_line(draws, "dataset_trend", overtrain), log_demand_line(draws, "compute", overtrain)
+        return np.where(draws.choice, c0, t0), np.where(draws.choice, c1, t1)
+    raise ValueError(f"unknown demand model {demand!r}; known: {', '.join(DEMANDS)}")
+
+
+def exhaustion_year(draws: WallDraws, demand: str, overtrain: float, repetition: bool) -> np.ndarray:
+    """Per draw, the year the demand reaches the stock (-inf: before 2024 for good; inf: never)."""
+    d0, d1 = log_demand_line(draws, demand, overtrain)
+    s0, s1 = log_stock(draws.components, BASE_YEAR, repetition=repetition), log_stock_growth(draws.components)
+    gap, closing = s0 - d0, d1 - s1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        year = BASE_YEAR + gap / closing
+    return np.where(closing > 0, year, np.where(gap <= 0, -np.inf, np.inf))
+
+
+def year_summary(years: np.ndarray) -> dict:
+    """Median, 50/80/90% intervals and P(exhausted by Y) of exhaustion-year draws."""
+    out = {"median": float(np.median(years)), "p_never": float(np.mean(years == np.inf))}
+    for level in LEVELS:
+        lo, hi = interval(years, level)
+        out[f"lo_{level:g}"], out[f"hi_{level:g}"] = float(lo), float(hi)
+    out["p_by_year"] = {int(y): float(np.mean(years <= y + 1)) for y in YEARS}  # exhausted before Y ends
+    return out
+
+
+def scenarios(draws: WallDraws, overtrain: tuple[float, ...] = OVERTRAIN) -> list[dict]:
+    """One row per demand model, overtraining factor (None: the dataset-size trend has none) and repetition:
+    the exhaustion year's distribution."""
+    rows = []
+    for demand in DEMANDS:
+        for k in (1.0,) if demand == "dataset_trend" else overtrain:
+            for repetition in (True, False):
+                years = exhaustion_year(draws, demand, k, repetition)
+                rows.append({"demand": demand, "overtrain": None if demand == "dataset_trend" else k,
+                             "repetition": repetition} | year_summary(years))
+    return rows
+
+
+def frontier_run(draws: WallDraws, year: np.ndarray, overtrain: float) -> dict[str, np.ndarray]:
+    """ln N, ln D (planned tokens) and ln U (unique usable tokens in the stock) of the compute-based frontier run."""
+    d0, d1 = log_demand_line(draws, "compute", overtrain)
+    log_d = d0 + d1 * (year - BASE_YEAR)
+    log_c = np.log(draws.components["largest_compute_2024"]) + draws.compute_growth * LN10 * (year - BASE_YEAR)
+    return {"log_n": log_c - np.log(FLOP_PER_PARAM_TOKEN) - log_d, "log_d": log_d,
+            "log_u": log_stock(draws.components, year, repetition=False)}
+
+
+def loss_of_frontier(draws: WallDraws, year: np.ndarray, overtrain: float, level: float, seed: int) -> dict:
+    """A new frontier run's loss (posterior predictive, nats/token) with its data capped by the stock, and unlimited.
+
+    Capped: the run's planned tokens come from the stock's unique tokens, repeated as needed, and count
+    as Muennighoff et al.'s effective tokens D' (R*_D ``draws.r_star``). The run's N is the one planned
+    for unlimited data (no re-allocation towards a larger model). ``penalty``: capped minus unlimited
+    expected loss, per draw.
+    """
+    run = frontier_run(draws, year, overtrain)
+    ok = np.isfinite(year)
+    out = {"draws_with_wall": int(ok.sum())}
+    values = {k: v[ok] for k, v in draws.law.values.items()}
+    log_d_eff = effective_log_tokens(run["log_d"], np.minimum(run["log_u"], run["log_d"]), draws.r_star)
+    expected = {}
+    for key, log_d in (("capped", log_d_eff), ("unlimited", run["log_d"])):
+        expected[key] = draws.law.law.loss(run["log_n"][ok], log_d[ok], values)
+        predictive = Predictive(np.log(expected[key])[None, :], draws.law.sigma[ok], draws.law.nu[ok])
+        lo, hi = predictive.interval(level, seed)
+        out[key] = {"median": float(predictive.median(seed)[0]), "lo": float(lo[0]), "hi": float(hi[0])}
+    # The same draw with and without the cap: the penalty is the difference of expected losses, free of run noise.
+    penalty = expected["capped"] - expected["unlimited"]
+    lo, hi = interval(penalty, level)
+    out["penalty"] = {"median": float(np.median(penalty)), "lo": float(lo), "hi": float(hi)}
+    repeats = np.exp(run["log_d"][ok] - np.minimum(run["log_u"][ok], run["log_d"][ok]))
+    for key, values in (("epochs", repeats), ("params", np.exp(run["log_n"][ok])), ("tokens", np.exp(run["log_d"][ok]))):
+        lo, hi = interval(values, level)
+        out[key] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi)}
+    return out
+
+
+def sensitivity(draws: WallDraws, demand: str = "mixture", overtrain: float = 1.0, repetition: bool = True) -> pd.DataFrame:
+    """How much each input's uncertainty moves the exhaustion year: each fixed at its median in turn.
+
+    ``variance_share``: the drop in the year's variance (years clipped to 2000-2100, so that
+    'never' counts as late) as a share of the total; ``width_0.8``: the 80% interval's width with it fixed.
+    """
+    def stats_of(d: WallDraws) -> tuple[float, float, float]:
+        years = np.clip(exhaustion_year(d, demand, overtrain, repetition), 2000, 2100)
+        lo, hi = interval(years, 0.8)
+        return float(np.median(years)), float(hi - lo), float(np.var(years))
+
+    median, width, variance = stats_of(draws)
+    inputs = [n for n in COMPONENTS if not (n == "repetition_gain" and not repetition)]
+    inputs += ["tokens_growth", "compute_growth", "chinchilla_law"]
+    rows = [{"input": "none fixed", "median": median, "width_0.8": width, "variance_share": 0.0}]
+    for name in inputs:
+        m, w, v = stats_of(draws.with_fixed(name))
+        rows.append({"input": name, "median": m, "width_0.8": w, "variance_share": 1 - v / variance})
+    return pd.DataFrame(rows).sort_values("variance_share", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def stock_summary(draws: WallDraws, level: float = 0.9) -> dict:
+    """The stock in 2024 (tokens): unique usable, and effective with repetition."""
+    out = {}
+    for key, repetition in (("quality_adjusted", False), ("effective", True)):
+        values = np.exp(log_stock(draws.components, BASE_YEAR, repetition=repetition))
+        lo, hi = interval(values, level)
+        out[key] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": level}
+    return out
+
+
+def published_r_star() -> float:
+    """Muennighoff et al.'s fitted R*_D (law_constants.csv)."""
+    return float(published.constants("data_constrained", "muennighoff2023").loc["R_star_D", "value"])
+
+
+def villalobos() -> dict[str, dict]:
+    """The published results the wall is compared with: value, low, high, interval, per quantity."""
+    table = published.data_stock().set_index("quantity")
+    names = ("effective_stock", "quality_adjusted_stock", "exhaustion_year", "exhaustion_year_overtrained_5x",
+             "dataset_growth_oom_per_year")
+    return {n: {k: (None if pd.isna(table.loc[n, k]) else float(table.loc[n, k])) for k in ("value", "low", "high", "interval")}
+            for n in names}
+
+
+LOSS_YEARS = (2028, 2030, 2032, 2035, 2040)
+
+
+def analyse(draws: WallDraws, *, overtrain: tuple[float, ...] = OVERTRAIN, level: float = 0.8, seed: int = 0) -> dict:
+    """Every number of the data wall: stock, growth, exhaustion years per scenario, loss at the wall, sensitivity."""
+    growth = {}
+    for name in ("tokens_growth", "compute_growth"):
+        values = getattr(draws, name)
+        lo, hi = interval(values, 0.95)
+        growth[name] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": 0.95,
+                        "units": "orders of magnitude per year"}
+    at_wall = {}
+    for k in overtrain:
+        years = exhaustion_year(draws, "compute", k, repetition=True)
+        at_wall[f"{k:g}"] = {"year_median": float(np.median(years))} | loss_of_frontier(draws, years, k, level, seed)
+    by_year = {str(y): loss_of_frontier(draws, np.full(draws.size, float(y)), 1.0, level, seed) for y in LOSS_YEARS}
+    return {
+        "stock_2024": stock_summary(draws),
+        "growth": growth,
+        "scenarios": scenarios(draws, overtrain),
+        "loss_at_wall": at_wall,
+        "loss_by_year": by_year,
+        "sensitivity": sensitivity(draws).to_dict("records"),
+        "published": villalobos(),
+        "level": level,
+        "r_star": draws.r_star,
+        "draws": draws.size,
+    }
