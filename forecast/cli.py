@@ -590,11 +590,10 @@ def datawall_command(fit_file, words_per_token, fixed, priors, overtrain, r_star
 
 
 def _print_datawall(result: dict, description: str) -> None:
+    from forecast.report import interval_text as iv
+
     level = result["level"]
     stock, pub, growth = result["stock_2024"], result["published"], result["growth"]
-
-    def iv(s: dict, fmt: str) -> str:
-        return f"{s['median']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
 
     print(f"Data wall. {description}")
     v = pub["effective_stock"]

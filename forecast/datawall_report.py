@@ -9,7 +9,7 @@ import pandas as pd
 from forecast.datawall import BASE_YEAR, LOSS_YEARS, WallDraws, exhaustion_year, log_demand_line, loss_of_frontier
 from forecast.plots import figure
 from forecast.predict import quantiles
-from forecast.report import html_table, page, section
+from forecast.report import html_table, interval_text, page, section
 from models.datawall import log_stock
 
 CURVE_YEARS = np.linspace(2010, 2040, 121)
@@ -65,10 +65,6 @@ def _year(row: dict) -> str:
     return f"{row['median']:.1f} [{row['lo_0.8']:.1f}, {row['hi_0.8']:.1f}]"
 
 
-def _interval(s: dict, fmt: str) -> str:
-    return f"{s['median']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
-
-
 def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, path: str | Path, *,
                           description: str, warnings: list[str]) -> Path:
     """Write the data-wall page; ``description`` says which data and law produced it."""
@@ -78,8 +74,8 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, 
                       f"{r['lo_0.9']:.1f} - {r['hi_0.9']:.1f}", f"{r['p_never']:.3f}"] for r in result["scenarios"]]
     scenarios = html_table(["demand", "overtraining", "repetition", "median year [80%]", "50%", "90%", "P(never)"],
                            scenario_rows)
-    wall_rows = [[f"{k}x", f"{w['year_median']:.1f}", _interval(w["epochs"], ".2f"), _interval(w["params"], ".3g"),
-                  _interval(w["capped"], ".4f"), _interval(w["unlimited"], ".4f"), _interval(w["penalty"], ".2e")]
+    wall_rows = [[f"{k}x", f"{w['year_median']:.1f}", interval_text(w["epochs"], ".2f"), interval_text(w["params"], ".3g"),
+                  interval_text(w["capped"], ".4f"), interval_text(w["unlimited"], ".4f"), interval_text(w["penalty"], ".2e")]
                  for k, w in result["loss_at_wall"].items()]
     walls = html_table(["overtraining", "median year", "epochs over the stock", "N (parameters)",
                         "loss, data capped (nats/token)", "loss, data unlimited", "penalty (nats/token)"], wall_rows)
@@ -92,8 +88,8 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, 
     banner = "".join(f'<p style="color:#b00;font-weight:bold">WARNING: {html.escape(w)}</p>' for w in warnings)
     sections = [
         banner + f"<p>{html.escape(description)}</p>"
-        f"<p>Stock in 2024: unique usable tokens {_interval(stock['quality_adjusted'], '.3g')}, with repetition "
-        f"{_interval(stock['effective'], '.3g')} ({stock['effective']['level']:.0%} intervals); Villalobos et al.: "
+        f"<p>Stock in 2024: unique usable tokens {interval_text(stock['quality_adjusted'], '.3g')}, with repetition "
+        f"{interval_text(stock['effective'], '.3g')} ({stock['effective']['level']:.0%} intervals); Villalobos et al.: "
         f"{v['value']:.3g} [{v['low']:.3g}, {v['high']:.3g}] ({v['interval']:.0%}).</p>",
         section("Stock, demand and exhaustion", wall_figure(draws, models, result),
                 f"Left: medians and {level:.0%} bands; dots are the notable models' training sets. Middle: P(the "

@@ -13,7 +13,7 @@ from forecast.families import CONFIGURATION
 from forecast.fit import sample
 from forecast.predictive import Predictive
 from forecast.selection import SamplerSettings
-from models.hierarchical import BIN_DECADES, HierarchicalPriors, compute_bins, hierarchical_model
+from models.hierarchical import BIN_DECADES, HierarchicalPriors, compute_bins, drift_correlation, hierarchical_model
 from models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tokens
 
 # Longer tuning and smaller steps than a single-law fit: on the backtest's training split the
@@ -108,7 +108,7 @@ class HierarchicalFit:
         _, bin_family, bin_log10c = compute_bins(self.configs["compute"].to_numpy(), self.configs["family"].to_numpy())
         own = np.flatnonzero(bin_family == family)
         nearest = own[np.abs(key[:, None] - bin_log10c[own][None, :]).argmin(axis=1)]
-        phi = np.exp(-np.abs(key - bin_log10c[nearest])[:, None] / length)
+        phi = drift_correlation(key - bin_log10c[nearest], length)[:, None]
         return phi * p["drift_offset"][:, nearest].T + sd * np.sqrt(1 - phi**2) * shock
 
     def predictive(self, family: str | None, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:

@@ -91,6 +91,11 @@ def compute_bins(compute: np.ndarray, family: np.ndarray) -> tuple[np.ndarray, n
     return bins, np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]) * BIN_DECADES
 
 
+def drift_correlation(decades, length: float):
+    """Correlation of the law's departure at two computes ``decades`` apart (exponential kernel)."""
+    return np.exp(-np.abs(decades) / length)
+
+
 def _drift(priors: HierarchicalPriors, bins: np.ndarray, bin_family: np.ndarray, bin_log10c: np.ndarray):
     """Each family's departure from its law per compute bin: a stationary Gaussian process along log10 compute.
 
@@ -108,8 +113,8 @@ def _drift(priors: HierarchicalPriors, bins: np.ndarray, bin_family: np.ndarray,
     distance = np.where(lower, bin_log10c[:, None] - bin_log10c[None, :], 0.0)
     first = np.r_[True, bin_family[1:] != bin_family[:-1]]
     gap = np.where(first, 1.0, np.diff(bin_log10c, prepend=0.0))  # a family's first bin has no predecessor
-    scale = np.where(first, 1.0, np.sqrt(-np.expm1(-2 * gap / length)))
-    cholesky = lower * np.exp(-distance / length) * scale[None, :]
+    scale = np.where(first, 1.0, np.sqrt(1 - drift_correlation(gap, length) ** 2))
+    cholesky = lower * drift_correlation(distance, length) * scale[None, :]
     runs_per_bin = np.bincount(bins, minlength=bin_family.size)
     dense = np.isin(bin_family, [fam for fam in np.unique(bin_family)
                                  if runs_per_bin[bin_family == fam].mean() >= priors.drift_centred_runs])
