@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.datawall import BASE_YEAR, LOSS_YEARS, WallDraws, exhaustion_year, log_demand_line, loss_of_frontier
+from forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
 from forecast.plots import figure
 from forecast.predict import quantiles
 from forecast.report import html_table, interval_text, page, section
@@ -49,8 +49,8 @@ def wall_figure(draws: WallDraws, models: pd.DataFrame, result: dict):
     p_ax.axvline(result["published"]["exhaustion_year"]["value"], color="grey", linewidth=0.8)
     p_ax.set(xlabel="year", ylabel="P(stock exhausted by then)", xlim=(2022, 2040), ylim=(0, 1))
     p_ax.legend(fontsize=7, loc="lower right")
-    years = np.array(LOSS_YEARS, float)
-    penalty = [loss_of_frontier(draws, np.full(draws.size, y), 1.0, level, 0)["penalty"] for y in years]
+    years = np.array([float(y) for y in result["loss_by_year"]])
+    penalty = [w["penalty"] for w in result["loss_by_year"].values()]
     mid = np.array([p["median"] for p in penalty])
     lo, hi = np.array([p["lo"] for p in penalty]), np.array([p["hi"] for p in penalty])
     loss_ax.errorbar(years, mid, yerr=[mid - lo, hi - mid], fmt="o", color="tab:red", capsize=3)
