@@ -33,6 +33,8 @@ HOLDOUT = 0.2
 FEW_SHOT = (3, 5, 8)
 METHODS = ("hierarchical", "per_family", "baseline")
 BOOTSTRAP = 1000  # refits per baseline fit: its 95% interval ends rest on 25 resamples each
+LOFO_HOLDOUT = 1 / 3  # leave-one-family-out: the family's top third of configurations by compute is forecast
+LOFO_FEW = 5  # ... and, in a second variant, from only its 5 smallest runs
 
 
 def split(runs: pd.DataFrame, holdout: float = HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,15 +56,19 @@ def smallest(runs: pd.DataFrame, family: str, k: int) -> pd.DataFrame:
 
 
 def scores(predictive: Predictive, loss: np.ndarray, *, seed: int = 0) -> dict:
-    """Median absolute percentage error of the predictive median, coverage and mean width per level, mean lpd."""
+    """Median absolute and signed percentage error of the predictive median (signed: forecast minus actual,
+    positive = forecast too high), coverage and mean width per level, mean lpd; per-run values in
+    ``errors`` (signed %) and ``inside_<level>`` so that runs can be pooled across families."""
     loss = np.asarray(loss, float)
-    out = {"n_test": int(loss.size),
-           "mape": float(np.median(np.abs(predictive.median(seed) - loss) / loss) * 100),
-           "lpd": float(predictive.log_density(loss).mean())}
+    errors = (predictive.median(seed) - loss) / loss * 100
+    out = {"n_test": int(loss.size), "mape": float(np.median(np.abs(errors))), "bias": float(np.median(errors)),
+           "lpd": float(predictive.log_density(loss).mean()), "errors": errors.tolist()}
     for level in LEVELS:
         lo, hi = predictive.interval(level, seed)
-        out[f"coverage_{level:g}"] = float(((loss >= lo) & (loss <= hi)).mean())
+        inside = (loss >= lo) & (loss <= hi)
+        out[f"coverage_{level:g}"] = float(inside.mean())
         out[f"width_{level:g}"] = float((hi - lo).mean())
+        out[f"inside_{level:g}"] = inside.tolist()
     return out
 
 
@@ -81,32 +87,34 @@ def _hierarchical_job(train: pd.DataFrame, test: pd.DataFrame, families: list[st
     return rows
 
 
-def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sampler: SamplerSettings) -> list[dict]:
+def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sampler: SamplerSettings,
+                    label: str = "per_family") -> list[dict]:
     from forecast.fit import ScalingLawFit
 
     fitted = ScalingLawFit.fit(train, source=family, source_sha256="-", sampler=sampler, progress=False)
-    draws = fitted.draws
-    mu = np.log(draws.loss(np.log(test["params"].to_numpy()), np.log(test["tokens"].to_numpy())))
-    predictive = Predictive(mu, draws.sigma, draws.nu)
-    return [{"family": family, "method": "per_family", "n_train": len(train)}
+    return [{"family": family, "method": label, "n_train": len(train)}
+            | scores(fitted.predictive(test["params"], test["tokens"]), test["loss"].to_numpy())
+            | _converged(fitted.diagnostics)]
+
+
+def _pooled_job(train: pd.DataFrame, test: pd.DataFrame, family: str, population, sampler: SamplerSettings,
+                label: str, stack: bool = False) -> list[dict]:
+    from forecast.pooled import PooledFit
+
+    fitted = PooledFit.fit(train, source=family, source_sha256="-", population=population, sampler=sampler,
+                           progress=False, stack=stack)
+    predictive = fitted.predictive(test["params"], test["tokens"], test["unique_tokens"].fillna(test["tokens"]))
+    return [{"family": family, "method": label, "n_train": len(train)}
             | scores(predictive, test["loss"].to_numpy()) | _converged(fitted.diagnostics)]
 
 
 def _baseline_job(train: pd.DataFrame, test: pd.DataFrame, family: str, seed: int) -> list[dict]:
-    from forecast.baseline import baseline_fit
-    from models.laws import chinchilla_loss
+    from forecast.baseline import BaselineFit
 
-    point, boot = baseline_fit(train["params"], train["tokens"], train["loss"], n_boot=BOOTSTRAP, seed=seed)
-    log_n, log_d = np.log(train["params"].to_numpy()), np.log(train["tokens"].to_numpy())
-    fitted = chinchilla_loss(log_n, log_d, point.log_e, point.log_a, point.log_b, point.alpha, point.beta)
-    scale = 1.4826 * np.median(np.abs(np.log(train["loss"].to_numpy()) - np.log(fitted)))
-    n, d = np.log(test["params"].to_numpy())[:, None], np.log(test["tokens"].to_numpy())[:, None]
-    b = {k: boot[k].to_numpy() for k in ("log_e", "log_a", "log_b", "alpha", "beta")}
-    mu = np.log(chinchilla_loss(n, d, b["log_e"], b["log_a"], b["log_b"], b["alpha"], b["beta"]))
-    size = mu.shape[1]
-    predictive = Predictive(mu, np.full(size, scale), np.full(size, np.inf))
+    fitted = BaselineFit.fit(train, n_boot=BOOTSTRAP, seed=seed)
     return [{"family": family, "method": "baseline", "n_train": len(train)}
-            | scores(predictive, test["loss"].to_numpy()) | {"converged": bool(point.converged), "problems": ""}]
+            | scores(fitted.predictive(test["params"], test["tokens"]), test["loss"].to_numpy())
+            | {"converged": fitted.converged, "problems": ""}]
 
 
 def _converged(diagnostics) -> dict:
@@ -115,7 +123,9 @@ def _converged(diagnostics) -> dict:
 
 def _run(job: str, *arguments) -> list[dict]:
     """One job by name: module-level, so local processes and dask workers can import it."""
-    return {"hierarchical": _hierarchical_job, "per_family": _per_family_job, "baseline": _baseline_job}[job](*arguments)
+    jobs = {"hierarchical": _hierarchical_job, "per_family": _per_family_job, "baseline": _baseline_job,
+            "pooled": _pooled_job}
+    return jobs[job](*arguments)
 
 
 def backtest(runs: pd.DataFrame, *, holdout: float = HOLDOUT, few_shot: tuple[int, ...] = FEW_SHOT,
@@ -136,11 +146,51 @@ def backtest(runs: pd.DataFrame, *, holdout: float = HOLDOUT, few_shot: tuple[in
     return pd.DataFrame(rows)
 
 
+def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), *, holdout: float = LOFO_HOLDOUT,
+                         few: int | None = LOFO_FEW,
+                         sampler: SamplerSettings = SamplerSettings(), workers: int | None = None,
+                         scheduler: str | None = None, gadre_eval: str | None = None,
+                         progress: bool | None = None, stack: bool = False) -> pd.DataFrame:
+    """The user's path on each family of ``runs`` (or each of ``families``) as if it were new: one row per
+    (family, method).
+
+    For each family: the other families of ``runs`` are the population (built, or read from the cache, as
+    ``fit --runs`` does), the family's runs below its top ``holdout`` of configurations by compute are
+    the user's CSV, the rest are forecast. Methods: ``pooled`` (the default user fit), ``per_family``
+    (the law fitted alone, ``--no-pool``) and ``baseline``; with ``few``, also ``pooled_few_<k>``: the
+    pooled fit from only the family's ``few`` smallest-compute runs (too few for the other two). With
+    ``stack``, the pooled fit is stacked with the lone fit (``PooledFit.fit(stack=True)``): ``pooled_stacked``.
+    """
+    from forecast.pooled import SAMPLER as POOLED_SAMPLER
+    from forecast.pooled import load_population
+
+    pooled_sampler = replace(POOLED_SAMPLER, draws=sampler.draws, seed=sampler.seed)
+    every = list(dict.fromkeys(runs["family"]))
+    jobs = []
+    for family in families or every:
+        others = tuple(f for f in every if f != family)
+        population = load_population(others, gadre_eval=gadre_eval, progress=progress)
+        own = runs[runs["family"] == family]
+        train, test = split(own, holdout)
+        jobs.append(("pooled", train, test, family, population, pooled_sampler,
+                     "pooled_stacked" if stack else "pooled", stack))
+        jobs.append(("per_family", train, test, family, sampler))
+        jobs.append(("baseline", train, test, family, sampler.seed))
+        if few:
+            jobs.append(("pooled", train.nsmallest(few, "compute"), test, family, population, pooled_sampler,
+                         f"pooled_few_{few}"))
+    rows = [row for result in run_jobs(_run, jobs, workers=workers, scheduler=scheduler) for row in result]
+    return pd.DataFrame(rows)
+
+
 def pooled(table: pd.DataFrame) -> pd.DataFrame:
-    """Per method, held-out runs pooled over families: coverage and width weighted by runs, median of family MAPEs."""
+    """Per method, held-out runs pooled over families: coverage and width weighted by runs, median of
+    family MAPEs, and the median absolute and signed error over all held-out runs."""
     def summary(group: pd.DataFrame) -> pd.Series:
         w = group["n_test"]
+        errors = np.concatenate(group["errors"].to_list())
         out = {"families": len(group), "n_test": int(w.sum()), "mape_median_over_families": group["mape"].median(),
+               "mape_runs": float(np.median(np.abs(errors))), "bias_runs": float(np.median(errors)),
                "lpd": float((group["lpd"] * w).sum() / w.sum())}
         for level in LEVELS:
             for what in ("coverage", "width"):

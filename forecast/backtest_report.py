@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest import LEVELS
+from forecast.files import write_atomically
 from forecast.plots import figure
 from forecast.report import html_table, page, section
 
-METHOD_COLOURS = {"hierarchical": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
+METHOD_COLOURS = {"hierarchical": "tab:blue", "pooled": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
 
 
 def _e(value) -> str:
@@ -42,13 +43,13 @@ def score_figure(table: pd.DataFrame):
     return fig
 
 
-def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str | Path, *, holdout: float) -> Path:
+def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str | Path, *, holdout: float,
+                          lofo: bool = False) -> Path:
     """Write the backtest page; every number says its unit and level."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = ["family", "method", "n_train", "n_test", "mape", "lpd"] + [f"coverage_{l:g}" for l in LEVELS] + \
+    columns = ["family", "method", "n_train", "n_test", "mape", "bias", "lpd"] + [f"coverage_{l:g}" for l in LEVELS] + \
               [f"width_{l:g}" for l in LEVELS] + ["converged"]
-    header = ["family", "method", "training runs", "held-out runs", "median abs. % error", "mean lpd (log loss)"] + \
+    header = ["family", "method", "training runs", "held-out runs", "median abs. % error",
+              "median signed % error (forecast - actual)", "mean lpd (log loss)"] + \
              [f"{l:.0%} coverage" for l in LEVELS] + [f"{l:.0%} width (nats/token)" for l in LEVELS] + ["converged"]
 
     def cells(row) -> list[str]:
@@ -58,7 +59,7 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
             out.append(_e(v) if isinstance(v, str) else ("yes" if v is True else "NO" if v is False else f"{v:.3g}"))
         return out
 
-    pooled_columns = ["method", "families", "n_test", "mape_median_over_families", "lpd"] + \
+    pooled_columns = ["method", "families", "n_test", "mape_median_over_families", "mape_runs", "bias_runs", "lpd"] + \
                      [f"coverage_{l:g}" for l in LEVELS] + [f"width_{l:g}" for l in LEVELS]
     unconverged = table[~table["converged"].astype(bool)]
     warning = ("" if unconverged.empty else
@@ -68,9 +69,14 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
     body = [
         warning,
         "<h1>Backtest: forecasting the largest runs of each family</h1>",
+        ("<p>Leave one family out: each family in turn is treated as a user's new runs, the other families as the "
+         "population (the user's path, <code>fit --runs</code> then <code>predict</code>). pooled: the family's "
+         "runs fitted under the population prior; per_family: the law fitted to them alone (<code>--no-pool</code>); "
+         "pooled_few_k: the pooled fit from only the family's k smallest-compute runs.</p>" if lofo else ""),
         f"<p>Per family the configurations with the top {holdout:.0%} of compute are held out; each method is fitted "
-        "to the rest and forecasts a new run's loss at the held-out N and D. Median absolute percentage error of the "
-        "predictive median; coverage = share of held-out runs inside the equal-tailed predictive interval; width in "
+        "to the rest and forecasts a new run's loss at the held-out N and D. Median absolute and signed percentage "
+        "error of the predictive median (signed: forecast minus actual over actual, positive = forecast too high; "
+        "mape_runs and bias_runs: medians over all held-out runs); coverage = share of held-out runs inside the equal-tailed predictive interval; width in "
         "nats/token; lpd = mean log predictive density of the held-out log losses (higher is better). few_shot_k: the "
         "hierarchical model given only the family's k smallest-compute runs plus all other families.</p>",
         "<h2>Pooled over families</h2>",
@@ -82,5 +88,4 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
                 "Left: share of each family's held-out runs inside the method's 80% predictive interval (shaded: "
                 "70-90%). Right: median absolute percentage error of the predictive median (log axis)."),
     ]
-    path.write_text(page("Backtest", body), encoding="utf-8")
-    return path
+    return write_atomically(path, lambda tmp: tmp.write_text(page("Backtest", body), encoding="utf-8"))

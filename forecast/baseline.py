@@ -69,6 +69,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from forecast.errors import InputError
+from forecast.predictive import Predictive
 from models.laws import chinchilla_loss
 
 # Parameter vector order used throughout: the argument order of chinchilla_loss.
@@ -302,3 +303,34 @@ def baseline_fit(
     fit = fit_huber(params, tokens, loss, delta=delta, grid=grid, n_starts=n_starts)
     draws = bootstrap(params, tokens, loss, n_boot=n_boot, seed=seed, delta=delta, n_jobs=n_jobs, start=fit)
     return fit, draws
+
+
+@dataclass(frozen=True)
+class BaselineFit:
+    """The baseline as a predictive: the bootstrap curves, times Gaussian noise of the fit's robust
+    residual scale (1.4826 x median absolute log residual), since the bootstrap alone describes the
+    curve, not a run. Answers the same ``predictive`` question as the Bayesian fits."""
+
+    point: HuberFit
+    draws: pd.DataFrame
+    scale: float
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.point.converged)
+
+    @classmethod
+    def fit(cls, runs: pd.DataFrame, *, n_boot: int = 4000, seed: int = 0) -> "BaselineFit":
+        """The grid fit and ``n_boot`` bootstrap refits on ``runs`` (columns params, tokens, loss)."""
+        point, draws = baseline_fit(runs["params"], runs["tokens"], runs["loss"], n_boot=n_boot, seed=seed)
+        log_n, log_d, log_loss = _runs(runs["params"], runs["tokens"], runs["loss"])
+        fitted = chinchilla_loss(log_n, log_d, point.log_e, point.log_a, point.log_b, point.alpha, point.beta)
+        return cls(point, draws, float(1.4826 * np.median(np.abs(log_loss - np.log(fitted)))))
+
+    def predictive(self, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
+        """A new run's log loss at each (N, D); ``unique_tokens`` is ignored (no repeated-data term)."""
+        n, d = np.log(np.asarray(params, float))[:, None], np.log(np.asarray(tokens, float))[:, None]
+        b = {k: self.draws[k].to_numpy() for k in ("log_e", "log_a", "log_b", "alpha", "beta")}
+        mu = np.log(chinchilla_loss(n, d, b["log_e"], b["log_a"], b["log_b"], b["alpha"], b["beta"]))
+        size = mu.shape[1]
+        return Predictive(mu, np.full(size, self.scale), np.full(size, np.inf))

@@ -131,10 +131,39 @@ def _load_selected(dataset, runs_file, families, loss_kinds, compute_min, comput
     return table, source, digest, selection
 
 
-def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings):
-    """Load runs, apply the selection flags, fit ``law``."""
+def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, pool: bool | None = False,
+                  tune: int | None = None, stack: bool = False):
+    """Load runs, apply the selection flags, fit ``law``: pooled with the registered families when
+    ``pool`` (None: for a runs file and the chinchilla law), else alone. ``tune`` None: the kind's default."""
+    if pool is None:
+        pool = selection_flags["runs_file"] is not None and law == "chinchilla"
+    elif pool and selection_flags["runs_file"] is None:
+        raise InputError("--pool is for your own runs (--runs FILE): the registered datasets are the population")
+    elif pool and law != "chinchilla":
+        raise InputError(f"--pool fits the chinchilla law; drop --pool to fit the {law} law alone")
     table, source, digest, selection = _load_selected(**selection_flags)
-    return _fit_class().fit(table, source=source, source_sha256=digest, law=law, selection=selection, sampler=sampler)
+    if not pool:
+        if stack:
+            raise InputError("--stack mixes a pooled fit with the law fitted alone; it needs a pooled fit")
+        sampler = sampler if tune is None else replace(sampler, tune=tune)
+        return _fit_class().fit(table, source=source, source_sha256=digest, law=law, selection=selection,
+                                sampler=sampler)
+    from forecast.pooled import SAMPLER, PooledFit, load_population
+
+    sampler = replace(SAMPLER, draws=sampler.draws, chains=sampler.chains, seed=sampler.seed,
+                      tune=SAMPLER.tune if tune is None else tune)
+    return PooledFit.fit(table, source=source, source_sha256=digest, population=load_population(),
+                         selection=selection, sampler=sampler, stack=stack)
+
+
+stack_option = click.option(
+    "--stack", is_flag=True,
+    help="Pooled fits with 16+ runs: mix in the law fitted alone, weighted by how well each forecast your top "
+         "quarter of runs by compute from the rest (off by default; see the README).")
+pool_option = click.option(
+    "--pool/--no-pool", default=None,
+    help="Fit your runs as one more family within the population of registered families (default for --runs "
+         "with the chinchilla law), or alone (--no-pool; the default for --dataset and other laws).")
 
 
 def _fit_class():
@@ -162,9 +191,6 @@ def _warn_unconverged(diagnostics, allow: bool) -> None:
         sys.exit(3)
 
 
-def _describe_fit(fitted) -> str:
-    a = fitted.attrs
-    return f"{a['law']} law ({a['law_formula']}) fitted to {a['dataset']} ({len(fitted.runs)} runs)"
 
 
 @app.command("fit")
@@ -172,28 +198,52 @@ def _describe_fit(fitted) -> str:
 @law_option
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="NetCDF file to write the posterior to.")
 @click.option("--draws", type=click.IntRange(min=100), default=SamplerSettings.draws, show_default=True)
-@click.option("--tune", type=click.IntRange(min=100), default=SamplerSettings.tune, show_default=True)
+@click.option("--tune", type=click.IntRange(min=100),
+              help="Tuning steps per chain (default: 500 for a fit alone, 1000 pooled).")
 @click.option("--chains", type=click.IntRange(min=2), default=SamplerSettings.chains, show_default=True)
 @click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True,
               help="Credible interval level for printed parameters.")
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (results are still flagged).")
+@pool_option
+@stack_option
 @json_flag
-def fit_command(law, out, draws, tune, chains, seed, level, allow_unconverged, as_json, **selection) -> None:
+def fit_command(law, out, draws, tune, chains, seed, level, allow_unconverged, pool, stack, as_json,
+                **selection) -> None:
     """Fit a scaling law (default: Chinchilla, L = E + A N^-alpha + B D^-beta) with PyMC + nutpie."""
-    sampler = SamplerSettings(draws=draws, tune=tune, chains=chains, seed=seed)
-    fitted = _fit_selected(selection, law, sampler)
+    sampler = SamplerSettings(draws=draws, chains=chains, seed=seed)
+    fitted = _fit_selected(selection, law, sampler, pool, tune, stack)
     fitted.save(out)
     diagnostics = fitted.diagnostics
     _warn_unconverged(diagnostics, allow=True)
     if as_json:
         _print_json(_fit_json(fitted, level) | {"out": str(out)})
     else:
-        _print_parameters(fitted.parameters(level), f"{_describe_fit(fitted)}; posterior:")
+        _print_parameters(fitted.parameters(level), f"{fitted.describe()}; posterior:")
+        if hasattr(fitted, "contraction"):
+            _print_pooling(fitted)
         print(f"  diagnostics: max R-hat {diagnostics.r_hat_max:.3f}, min ESS bulk {diagnostics.ess_bulk_min:.0f} "
               f"/ tail {diagnostics.ess_tail_min:.0f}, {diagnostics.divergences} divergences, min BFMI {diagnostics.bfmi_min:.2f}")
         print(f"  written to {out}")
     _warn_unconverged(diagnostics, allow_unconverged)  # again after the numbers, and the exit code
+
+
+def _print_pooling(fitted) -> None:
+    """How much of the family's constants came from its own runs rather than the population."""
+    shares = fitted.contraction()
+    print(f"  from your runs, not the population (1 - posterior/prior variance; 0 = all population): "
+          + ", ".join(f"{name} {share:.2f}" for name, share in shares.items()))
+    stacking = fitted.stacking
+    if "lpd_pooled" in stacking:
+        print(f"  stacking: fitted to the runs below their top quarter by compute, the pooled fit scored a mean log "
+              f"predictive density of {stacking['lpd_pooled']:.2f} on the {stacking['held_out_runs']} runs above, "
+              f"the law fitted alone {stacking['lpd_alone']:.2f}; forecasts mix them with weights "
+              f"{stacking['weight']:.2f} / {1 - stacking['weight']:.2f}")
+    elif stacking["reason"] != "not stacked":
+        print(f"  stacking with the law fitted alone: {stacking['reason']}")
+    if min(shares.values()) < 0.5:
+        print("  note: some constants rest mostly on the population of registered families, so forecasts are "
+              "wide; more runs, at more compute, narrow them")
 
 
 def _fit_json(fitted, level: float) -> dict:
@@ -207,7 +257,10 @@ def _fit_json(fitted, level: float) -> dict:
         "selection": json.loads(a["selection"]),
         "parameters": fitted.parameters(level),
         "diagnostics": fitted.diagnostics.as_dict(),
-    }
+        "kind": a.get("kind", "single"),
+        "intervals": fitted.interval_note(),
+    } | ({"population": fitted.population, "from_runs_share": fitted.contraction(), "stacking": fitted.stacking}
+         if hasattr(fitted, "contraction") else {})
 
 
 @app.command("predict")
@@ -238,8 +291,9 @@ def predict_command(fit_file, models, params, tokens, compute, grid, level, allo
             row["beyond_fitted_oom"] = {k: t[f"beyond_{k}_oom"] for k in ("params", "tokens", "compute")}
         _print_json(_fit_json(fitted, level) | {"predictions": predictions, "warnings": warnings})
     else:
-        print(f"Forecast from the {_describe_fit(fitted)}; loss in nats/token on its loss kind "
-              f"({', '.join(sorted(set(fitted.runs['loss_kind'])))}), {level:.0%} equal-tailed intervals:")
+        print(f"Forecast from the {fitted.describe()}; loss in nats/token on its loss kind "
+              f"({', '.join(sorted(set(fitted.runs['loss_kind'])))}), {level:.0%} equal-tailed intervals; "
+              f"{fitted.interval_note()}:")
         for _, r in table.iterrows():
             label = f"{r.model}: " if models and r.model else ""
             print(f"  {label}N={r.params:.3g} params, D={r.tokens:.3g} tokens, C={r.compute:.3g} FLOP: "
@@ -272,7 +326,8 @@ def _extrapolation_warnings(table) -> list[str]:
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
 @click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (the report still says so).")
-def report_command(law, fit_file, out, level, seed, allow_unconverged, **selection) -> None:
+@pool_option
+def report_command(law, fit_file, out, level, seed, allow_unconverged, pool, **selection) -> None:
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
     from forecast.report import write_report
 
@@ -281,10 +336,10 @@ def report_command(law, fit_file, out, level, seed, allow_unconverged, **selecti
             raise InputError("give --fit or a dataset/runs selection, not both")
         fitted = _fit_class().load(fit_file)
     else:
-        fitted = _fit_selected(_default_dataset(selection), law, SamplerSettings(seed=seed))
+        fitted = _fit_selected(_default_dataset(selection), law, SamplerSettings(seed=seed), pool)
         print(f"posterior written to {fitted.save(out.with_suffix('.nc'))}")
     _warn_unconverged(fitted.diagnostics, allow=True)
-    print(f"report on the {_describe_fit(fitted)} written to {write_report(fitted, out, level=level)}")
+    print(f"report on the {fitted.describe()} written to {write_report(fitted, out, level=level)}")
     _warn_unconverged(fitted.diagnostics, allow_unconverged)
 
 
@@ -327,7 +382,7 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
         })
         return
     pct = f"{level:.0%}"
-    print(f"Compute-optimal allocation from the {_describe_fit(fitted)}; C = {k:g} N D FLOP; {pct} equal-tailed intervals.")
+    print(f"Compute-optimal allocation from the {fitted.describe()}; C = {k:g} N D FLOP; {pct} equal-tailed intervals.")
     print(f"  N_opt grows as C^a with a = {exponent['median']:.3f} [{exponent['lo']:.3f}, {exponent['hi']:.3f}]")
     for r in [] if optimal is None else optimal.itertuples():
         print(f"  C={r.compute:.3g} FLOP: N_opt {r.params_median:.3g} [{r.params_lo:.3g}, {r.params_hi:.3g}] parameters; "
@@ -454,45 +509,71 @@ def _print_comparison(result: dict) -> None:
               help="Backtest only this family (repeatable; default: every registered family, see the README).")
 @click.option("--gadre-eval", default="val:c4_val", show_default=True,
               help="The one validation set used for the gadre-overtraining families.")
-@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2, show_default=True,
-              help="Share of each family's configurations, by compute from the top, held out.")
-@click.option("--few-shot", "few_shot", type=click.IntRange(min=1), multiple=True, default=(3, 5, 8), show_default=True,
-              help="Few-shot sizes k (repeatable): the family keeps its k smallest-compute runs.")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Share of each family's configurations, by compute from the top, held out (default 0.2; "
+                   "1/3 with --leave-one-family-out).")
+@click.option("--few-shot", "few_shot", type=click.IntRange(min=1), multiple=True,
+              help="Few-shot sizes k (repeatable): the family keeps its k smallest-compute runs (default 3, 5 and 8; "
+                   "5 with --leave-one-family-out, which takes one).")
 @click.option("--no-few-shot", is_flag=True, help="Skip the few-shot fits.")
+@click.option("--leave-one-family-out", "lofo", is_flag=True,
+              help="The user's path instead: each family in turn is new, the others are the population; its runs "
+                   "below the top third by compute (and, with --few-shot K, its K smallest) forecast the rest with "
+                   "the pooled fit, the law fitted alone and the baseline. --holdout defaults to 1/3 here.")
+@click.option("--stack", is_flag=True, help="With --leave-one-family-out: stack the pooled fits with the lone fit "
+                                            "(as fit --stack).")
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
 @click.option("--scheduler", help="A dask.distributed scheduler address (tcp://host:port) to run the fits on instead.")
 @click.option("--draws", type=click.IntRange(min=100), default=SamplerSettings.draws, show_default=True)
 @click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/backtest.html"), show_default=True)
 @json_flag
-def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, workers, scheduler, draws, seed, out,
-                     as_json) -> None:
+def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, lofo, stack, workers, scheduler, draws,
+                     seed, out, as_json) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
-    from forecast.backtest import backtest, pooled
+    from forecast import backtest as bt
     from forecast.backtest_report import write_backtest_report
     from forecast.families import load_families
 
-    table = load_families(tuple(families), gadre_eval=gadre_eval)
     sampler = SamplerSettings(draws=draws, seed=seed)
-    result = backtest(table, holdout=holdout, few_shot=() if no_few_shot else tuple(few_shot), sampler=sampler,
-                      workers=workers, scheduler=scheduler)
-    summary = pooled(result)
-    report = write_backtest_report(result, summary, out, holdout=holdout)
-    if as_json:
-        _print_json({"holdout": holdout, "families": result.to_dict("records"), "pooled": summary.to_dict("records"),
-                     "report": str(report)})
+    if lofo:
+        if len(few_shot) > 1:
+            raise InputError("--leave-one-family-out takes one --few-shot size")
+        holdout = holdout or bt.LOFO_HOLDOUT
+        # Every registered family forms the populations; --family chooses which are left out in turn.
+        table = load_families(gadre_eval=gadre_eval)
+        result = bt.leave_one_family_out(table, tuple(families), holdout=holdout, few=None if no_few_shot else (few_shot or (bt.LOFO_FEW,))[0],
+                                         sampler=sampler, workers=workers, scheduler=scheduler, gadre_eval=gadre_eval,
+                                         stack=stack)
     else:
-        print(f"Backtest: top {holdout:.0%} of each family's compute held out; median absolute % error of the "
-              "predictive median, coverage of the 50/80/95% predictive intervals, mean lpd of log loss.")
+        if stack:
+            raise InputError("--stack applies to --leave-one-family-out")
+        holdout = holdout or bt.HOLDOUT
+        table = load_families(tuple(families), gadre_eval=gadre_eval)
+        result = bt.backtest(table, holdout=holdout, few_shot=() if no_few_shot else tuple(few_shot or bt.FEW_SHOT),
+                             sampler=sampler, workers=workers, scheduler=scheduler)
+    summary = bt.pooled(result)
+    report = write_backtest_report(result, summary, out, holdout=holdout, lofo=lofo)
+    if as_json:
+        _print_json({"holdout": holdout, "leave_one_family_out": lofo,
+                     "families": result.drop(columns=[c for c in result if c == "errors" or c.startswith("inside_")])
+                     .to_dict("records"), "pooled": summary.to_dict("records"), "report": str(report)})
+    else:
+        what = ("leave one family out (the other families are the population)" if lofo else
+                "every family fitted together")
+        print(f"Backtest, {what}: top {holdout:.0%} of each family's configurations by compute held out; median "
+              "absolute and signed % error of the predictive median (signed: forecast - actual, > 0 = too high), "
+              "coverage of the 50/80/95% predictive intervals, mean lpd of log loss.")
         for r in result.to_dict("records"):
             flag = "" if r["converged"] else "  NOT CONVERGED: " + r["problems"]
-            print(f"  {r['family']:<18} {r['method']:<13} train {r['n_train']:>4} test {r['n_test']:>4}  "
-                  f"error {r['mape']:6.2f}%  coverage {r['coverage_0.5']:.2f}/{r['coverage_0.8']:.2f}/"
-                  f"{r['coverage_0.95']:.2f}  lpd {r['lpd']:6.2f}{flag}")
+            print(f"  {r['family']:<18} {r['method']:<16} train {r['n_train']:>4} test {r['n_test']:>4}  "
+                  f"error {r['mape']:6.2f}% signed {r['bias']:+6.2f}%  coverage {r['coverage_0.5']:.2f}/"
+                  f"{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}  lpd {r['lpd']:6.2f}{flag}")
         print("Pooled over families:")
         for r in summary.to_dict("records"):
-            print(f"  {r['method']:<13} {r['n_test']:>4} held-out runs: coverage {r['coverage_0.5']:.2f}/"
-                  f"{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}; median over families of the % error "
+            print(f"  {r['method']:<16} {r['n_test']:>4} held-out runs: coverage {r['coverage_0.5']:.2f}/"
+                  f"{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}; median % error over runs {r['mape_runs']:.2f}, "
+                  f"signed {r['bias_runs']:+.2f}; median over families of the % error "
                   f"{r['mape_median_over_families']:.2f}; lpd {r['lpd']:.2f}")
         print(f"report written to {report}")
     bad = result[~result["converged"].astype(bool)]
@@ -575,7 +656,7 @@ def datawall_command(fit_file, words_per_token, fixed, priors, overtrain, r_star
     result = dw.analyse(draws, overtrain=tuple(overtrain), level=level, seed=seed)
     description = (f"Stock priors from Villalobos et al. 2024 ({', '.join(f'{n} set to {c.value:g}' for n, c in components.items() if c.value is not None) or 'as published'}); "
                    f"growth fitted to {len(models)} notable models (tokens = words / {words:g}); "
-                   f"{_describe_fit(fitted)}; R*_D = {r_star:g}; {draws.size} draws.")
+                   f"{fitted.describe()}; R*_D = {r_star:g}; {draws.size} draws.")
     report = write_datawall_report(draws, models, result, out, description=description, warnings=warnings)
     for w in warnings:
         print(f"WARNING: {w}.", file=sys.stderr)

@@ -22,7 +22,9 @@ from forecast import __version__, laws
 from forecast.diagnostics import Diagnostics, diagnose
 from forecast.errors import InputError
 from forecast.laws import Law
+from forecast.files import write_atomically
 from forecast.predict import LawDraws, forecast_table, interval
+from forecast.predictive import Predictive
 from forecast.selection import RunSelection, SamplerSettings
 from models.likelihood import DATA_VARS, NoisePriors
 
@@ -71,6 +73,7 @@ class ScalingLawFit:
         idata["runs"] = xr.DataTree(_runs_dataset(chosen))
         idata.attrs.update(
             law=law,
+            kind="single",
             law_formula=spec.formula,
             dataset=source,
             dataset_sha256=source_sha256,
@@ -89,9 +92,24 @@ class ScalingLawFit:
         return laws.get(self.attrs["law"])
 
     # The posterior does not change after fitting, so derived views are computed once.
+    @property
+    def free_vars(self) -> tuple[str, ...]:
+        """The sampled variables: diagnostics are taken over these."""
+        return self.law.free_vars
+
     @functools.cached_property
     def diagnostics(self) -> Diagnostics:
-        return diagnose(self.idata, list(self.law.free_vars))
+        return diagnose(self.idata, list(self.free_vars))
+
+    def describe(self) -> str:
+        """Which law was fitted to which runs, in words."""
+        a = self.attrs
+        return f"{a['law']} law ({a['law_formula']}) fitted to {a['dataset']} ({len(self.runs)} runs)"
+
+    def interval_note(self) -> str:
+        """What a forecast's interval holds, in words."""
+        return ("intervals hold the law's parameter uncertainty (and run noise for a new run), assuming the law's "
+                "form holds beyond the fitted runs")
 
     @functools.cached_property
     def runs(self) -> pd.DataFrame:
@@ -116,6 +134,15 @@ class ScalingLawFit:
             out[name] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": level, "units": units}
         return out
 
+    def predictive(self, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
+        """A new run's log loss at each (N, D) as a mixture over draws (the question every kind of fit answers).
+
+        A law fitted alone ignores ``unique_tokens``: it has no term for repeated data.
+        """
+        draws = self.draws
+        log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
+        return Predictive(draws.log_curve(log_n, log_d, seed), draws.sigma, draws.nu)
+
     def predict(self, params, tokens, *, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
         """Expected loss and a new run's observed loss at each (params, tokens), with intervals.
 
@@ -126,10 +153,7 @@ class ScalingLawFit:
 
     def save(self, path: str | Path) -> Path:
         """Write the DataTree (posterior, sample stats, runs, provenance attrs) to NetCDF."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.idata.to_netcdf(path)
-        return path
+        return write_atomically(path, self.idata.to_netcdf)
 
     @classmethod
     def load(cls, path: str | Path) -> "ScalingLawFit":
@@ -143,6 +167,13 @@ class ScalingLawFit:
             raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({err})") from None
         if idata.attrs.get("law") not in laws.LAWS or "runs" not in idata.children:
             raise InputError(f"{path}: not a scaling-forecast fit (no known law attribute or no runs group)")
+        kind = idata.attrs.get("kind", "single")
+        if kind == "pooled":
+            from forecast.pooled import PooledFit  # the subclass lives with the population it needs
+
+            return PooledFit(idata.load())
+        if kind != "single":
+            raise InputError(f"{path}: a fit of unknown kind {kind!r} (this version reads 'single' and 'pooled')")
         return cls(idata.load())
 
     def log_likelihood(self) -> xr.DataArray:

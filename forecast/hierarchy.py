@@ -13,7 +13,8 @@ from forecast.families import CONFIGURATION
 from forecast.fit import sample
 from forecast.predictive import Predictive
 from forecast.selection import SamplerSettings
-from models.hierarchical import BIN_DECADES, HierarchicalPriors, compute_bins, drift_correlation, hierarchical_model
+from models.hierarchical import (BIN_DECADES, FAMILY_CONSTANTS, HierarchicalPriors, compute_bins, drift_correlation,
+                                 hierarchical_model)
 from models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tokens
 
 # Longer tuning and smaller steps than a single-law fit: on the backtest's training split the
@@ -21,13 +22,13 @@ from models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tok
 # scales, trajectories hit the depth limit; a limit of 2^7 steps (draws then take 31 on average)
 # cut the all-family fit from 87 s to 56 s of sampling with the same ESS.
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95, maxdepth=7)
-# Constants drawn per family from a population (name in the model -> how a family's value is made from it).
-POOLED = ("level", "floor_logit", "share_logit", "log_alpha", "log_beta", "log_sigma")
 
 
 def configurations(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (family, N, D, U): seeds, mean and within sum of squares of log loss, the runs' ids."""
-    table = runs.assign(unique_tokens=runs["unique_tokens"].fillna(runs["tokens"]), log_loss=np.log(runs["loss"]))
+    """One row per (family, N, D, U): seeds, mean and within sum of squares of log loss, compute (6ND where
+    not given), the runs' ids."""
+    table = runs.assign(unique_tokens=runs["unique_tokens"].fillna(runs["tokens"]), log_loss=np.log(runs["loss"]),
+                        compute=runs["compute"].fillna(FLOP_PER_PARAM_TOKEN * runs["params"] * runs["tokens"]))
     grouped = table.groupby(CONFIGURATION, sort=False)
     out = grouped.agg(seeds=("log_loss", "size"), mean_log_loss=("log_loss", "mean"),
                       compute=("compute", "first"), run_ids=("run_id", lambda ids: ",".join(map(str, ids))))
@@ -67,49 +68,52 @@ class HierarchicalFit:
         return diagnose(self.idata, json.loads(self.idata.attrs["free_vars"]))
 
     @functools.cached_property
-    def _posterior(self) -> dict[str, np.ndarray]:
+    def posterior_draws(self) -> dict[str, np.ndarray]:
+        """Every posterior variable, flattened over chains: shape (draws, ...)."""
         post = self.idata["posterior"].to_dataset()
         return {name: post[name].to_numpy().reshape(post.sizes["chain"] * post.sizes["draw"], *post[name].shape[2:])
                 for name in post.data_vars}
 
+    def new_family_constants(self, seed: int) -> dict[str, np.ndarray]:
+        """Draws of a family not yet seen: population mean + spread x N(0, 1) for each of ``FAMILY_CONSTANTS``
+        (level, floor and split at the population's centre), one per posterior draw."""
+        p = self.posterior_draws
+        rng = np.random.default_rng(seed)
+        new = {}
+        for name in FAMILY_CONSTANTS:
+            spread = p.get(f"{name}_spread", np.zeros_like(p[f"{name}_mu"]))  # absent when shared exactly
+            new[name] = p[f"{name}_mu"] + spread * rng.standard_normal(p[f"{name}_mu"].shape)
+        return new
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """Mean log N and log D of the configurations: where level, floor and split are defined."""
+        return float(np.log(self.configs["params"]).mean()), float(np.log(self.configs["tokens"]).mean())
+
     def _family_constants(self, family: str | None, seed: int) -> dict[str, np.ndarray]:
-        """Draws of one family's constants, or of a new family's (``None``): population mean + spread x N(0, 1)."""
-        p = self._posterior
+        """Draws of one family's constants, or of a new family's (``None``)."""
+        p = self.posterior_draws
         if family is not None:
             i = self.families.index(family)
             return {k: p[k][:, i] for k in ("log_E", "log_A", "log_B", "alpha", "beta", "sigma")}
-        rng = np.random.default_rng(seed)
-        new = {}
-        for name in POOLED:
-            spread = p.get(f"{name}_spread", np.zeros_like(p[f"{name}_mu"]))  # absent when shared exactly
-            new[name] = p[f"{name}_mu"] + spread * rng.standard_normal(p[f"{name}_mu"].shape)
+        new = self.new_family_constants(seed)
         floor, share = 1 / (1 + np.exp(-new["floor_logit"])), 1 / (1 + np.exp(-new["share_logit"]))
         alpha, beta = np.exp(new["log_alpha"]), np.exp(new["log_beta"])
         log_r = new["level"] + np.log1p(-floor)
-        centre_n, centre_d = np.log(self.configs["params"]).mean(), np.log(self.configs["tokens"]).mean()
+        centre_n, centre_d = self.centre
         return {"log_E": new["level"] + np.log(floor), "log_A": log_r + np.log(share) + alpha * centre_n,
                 "log_B": log_r + np.log1p(-share) + beta * centre_d, "alpha": alpha, "beta": beta,
                 "sigma": np.exp(new["log_sigma"])}
 
     def _drift(self, family: str | None, log10_compute: np.ndarray, seed: int) -> np.ndarray:
-        """Draws of the law's departure at each compute, shape (points, draws).
-
-        In a fitted compute bin of the family: that bin's posterior departure. Elsewhere: the process
-        conditioned on the family's nearest fitted bin (exact beyond the fitted range, slightly wide in a
-        gap between bins); for a new family, the process's marginal. One shock per new bin, shared by its points.
-        """
-        p = self._posterior
-        sd, length = p["drift"], json.loads(self.idata.attrs["priors"])["drift_length"]
-        key = np.round(log10_compute / BIN_DECADES) * BIN_DECADES
-        new_bins, which = np.unique(key, return_inverse=True)
-        shock = np.random.default_rng([seed, 1]).standard_normal((new_bins.size, sd.size))[which]
+        """Draws of the law's departure at each compute, shape (points, draws) (see :func:`departure`)."""
+        p = self.posterior_draws
+        length = json.loads(self.idata.attrs["priors"])["drift_length"]
         if family is None:
-            return sd * shock
+            return departure(None, np.empty(0), p["drift"], length, log10_compute, seed)
         _, bin_family, bin_log10c = compute_bins(self.configs["compute"].to_numpy(), self.configs["family"].to_numpy())
         own = np.flatnonzero(bin_family == family)
-        nearest = own[np.abs(key[:, None] - bin_log10c[own][None, :]).argmin(axis=1)]
-        phi = drift_correlation(key - bin_log10c[nearest], length)[:, None]
-        return phi * p["drift_offset"][:, nearest].T + sd * np.sqrt(1 - phi**2) * shock
+        return departure(p["drift_offset"][:, own], bin_log10c[own], p["drift"], length, log10_compute, seed)
 
     def predictive(self, family: str | None, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
         """A new single run's log loss at each (N, D, U) for ``family`` (``None``: a family not yet seen)."""
@@ -117,7 +121,29 @@ class HierarchicalFit:
         params, tokens = np.asarray(params, float), np.asarray(tokens, float)
         log_n, log_d = np.log(params)[:, None], np.log(tokens)[:, None]
         log_u = log_d if unique_tokens is None else np.log(np.asarray(unique_tokens, float))[:, None]
-        log_d = effective_log_tokens(log_d, np.minimum(log_u, log_d), self._posterior["R_star_D"])
+        log_d = effective_log_tokens(log_d, np.minimum(log_u, log_d), self.posterior_draws["R_star_D"])
         mu = np.log(chinchilla_loss(log_n, log_d, c["log_E"], c["log_A"], c["log_B"], c["alpha"], c["beta"]))
         drift = self._drift(family, np.log10(FLOP_PER_PARAM_TOKEN * params * tokens), seed)
-        return Predictive(mu + drift, c["sigma"], self._posterior["nu"])
+        return Predictive(mu + drift, c["sigma"], self.posterior_draws["nu"])
+
+
+def departure(offsets: np.ndarray | None, bin_log10c: np.ndarray, sd: np.ndarray, length: float,
+              log10_compute: np.ndarray, seed: int) -> np.ndarray:
+    """Draws of a family's departure from its law at each compute, shape (points, draws).
+
+    ``offsets`` (draws, bins) are the posterior departures in the family's fitted compute bins
+    (at ``bin_log10c``); ``None`` for a family with no runs. In a fitted bin: that bin's departure.
+    Elsewhere: the Ornstein-Uhlenbeck process conditioned on the nearest fitted bin (exact beyond the
+    fitted range, slightly wide in a gap between bins); with no fitted bins, its marginal. One shock
+    per new bin, shared by its points.
+    """
+    index = np.round(np.asarray(log10_compute, float) / BIN_DECADES).astype(int)
+    key = index * BIN_DECADES
+    new_bins, which = np.unique(index, return_inverse=True)
+    # Seeded by the bin itself, so a point's draws do not depend on which other points are asked.
+    shock = np.stack([np.random.default_rng([seed, 1, int(b)]).standard_normal(sd.size) for b in new_bins])[which]
+    if offsets is None:
+        return sd * shock
+    nearest = np.abs(key[:, None] - bin_log10c[None, :]).argmin(axis=1)
+    phi = drift_correlation(key - bin_log10c[nearest], length)[:, None]
+    return phi * offsets[:, nearest].T + sd * np.sqrt(1 - phi**2) * shock

@@ -233,3 +233,45 @@ def _colours(values: np.ndarray) -> list:
     norm = Normalize(values.min(), values.max() if values.max() > values.min() else values.min() + 1)
     cmap = colormaps["plasma"]
     return [cmap(0.85 * norm(v)) for v in values]
+
+
+EXTRAPOLATION_DECADES = np.linspace(0.0, 3.0, 31)
+
+
+def extrapolation_table(fitted: ScalingLawFit, *, level: float) -> pd.DataFrame:
+    """Forecasts from the largest fitted run outwards, at its tokens per parameter, up to 3 decades of compute.
+
+    Columns: ``decades`` beyond the largest run, the forecast table there, and ``law_lo``/``law_hi``: the
+    interval of the law's expected loss without the departure term (equal to the full one for a lone fit).
+    """
+    top = fitted.runs.loc[fitted.runs["compute"].idxmax()]
+    scale = np.sqrt(10.0**EXTRAPOLATION_DECADES)
+    params, tokens = top["params"] * scale, top["tokens"] * scale
+    table = fitted.predict(params, tokens, level=level)
+    law = fitted.draws.loss(np.log(params), np.log(tokens))
+    tail = (1 - level) / 2
+    table["law_lo"], table["law_hi"] = np.quantile(law, [tail, 1 - tail], axis=1)
+    return table.assign(decades=EXTRAPOLATION_DECADES)
+
+
+def extrapolation_plot(table: pd.DataFrame, *, level: float) -> Figure:
+    """Left: the forecast band beyond the largest run. Right: the interval's relative width against distance."""
+    fig = figure(11, 4.2)
+    left, right = fig.subplots(1, 2)
+    x = table["decades"]
+    left.fill_between(x, table["observed_lo"], table["observed_hi"], color="tab:blue", alpha=0.2, linewidth=0,
+                      label=f"a new run's loss, {level:.0%}")
+    _band(left, x, table, "tab:blue", f"expected loss, median and {level:.0%}")
+    left.plot(x, table["law_lo"], "k--", linewidth=0.8, label="the law's parameter uncertainty alone")
+    left.plot(x, table["law_hi"], "k--", linewidth=0.8)
+    left.set(xlabel="decades of compute beyond the largest fitted run", ylabel=LOSS_LABEL)
+    percent = lambda lo, hi: 100 * np.log(table[hi] / table[lo])  # noqa: E731 - width in % of the loss
+    right.plot(x, percent("observed_lo", "observed_hi"), color="tab:blue", label="a new run's loss")
+    right.plot(x, percent("loss_lo", "loss_hi"), color="tab:blue", linestyle=":", label="expected loss")
+    right.plot(x, percent("law_lo", "law_hi"), "k--", linewidth=0.8, label="the law's parameter uncertainty alone")
+    right.set(xlabel="decades of compute beyond the largest fitted run",
+              ylabel=f"width of the {level:.0%} interval (% of the loss)", ylim=(0, None))
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig

@@ -1,6 +1,7 @@
 """Posterior forecasts of loss: vectorised over draws and query points."""
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from models.laws import Frontier
+from models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
 if TYPE_CHECKING:  # forecast.laws imports PyMC, which reading a saved fit does not need
     from forecast.laws import Law
@@ -26,10 +27,21 @@ class LawDraws:
     values: dict[str, np.ndarray]
     sigma: np.ndarray
     nu: np.ndarray
+    # (log10 compute of points, seed) -> draws of the true curve's departure from the law in log loss,
+    # shape (points, draws); None when the fit has no such term (a law fitted alone).
+    departure: Callable[[np.ndarray, int], np.ndarray] | None = None
 
     def loss(self, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
-        """Expected loss, shape (points, draws): draws contiguous, which the quantiles scan."""
+        """The law's expected loss, shape (points, draws): draws contiguous, which the quantiles scan."""
         return self.law.loss(log_n[:, None], log_d[:, None], self.values)
+
+    def log_curve(self, log_n: np.ndarray, log_d: np.ndarray, seed: int) -> np.ndarray:
+        """Draws of the expected log loss, shape (points, draws): the law plus its departure, if any."""
+        mu = np.log(self.loss(log_n, log_d))
+        if self.departure is None:
+            return mu
+        log10_compute = (np.log(FLOP_PER_PARAM_TOKEN) + log_n + log_d) / np.log(10)
+        return mu + self.departure(log10_compute, seed).astype(mu.dtype)
 
     def frontier(self) -> Frontier:
         """Per-draw compute-optimal frontier (an InputError for compute-only laws)."""
@@ -37,7 +49,7 @@ class LawDraws:
 
     def astype(self, dtype) -> "LawDraws":
         return LawDraws(self.law, {k: v.astype(dtype) for k, v in self.values.items()}, self.sigma.astype(dtype),
-                        self.nu.astype(dtype))
+                        self.nu.astype(dtype), self.departure)
 
 
 def interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -75,6 +87,9 @@ def forecast_table(
 ) -> pd.DataFrame:
     """Median and ``level`` interval of expected loss and of a new run's observed loss.
 
+    The expected loss is the law's plus, for fits that learn one, its departure from the law (so
+    its interval widens with distance beyond the fitted runs).
+
     The observed loss multiplies by exp(Student-t run noise), the model's noise
     on log loss, drawn with ``seed``, so a saved fit reproduces its forecasts exactly; one
     noise draw per posterior draw, shared by all points, gives each point's
@@ -86,14 +101,20 @@ def forecast_table(
         raise ValueError("params and tokens must be positive and finite")
     tail = (1 - level) / 2
     probs = [tail, 0.5, 1 - tail]
-    noise = np.exp(draws.sigma * np.random.default_rng(seed).standard_t(draws.nu)).astype(np.float32)
+    # With nu near 1 (the fits' heavy tails) a Student-t draw can be 1e5 scales out; capping the log noise at
+    # +-50 keeps exp finite in float32 and moves nothing but the outermost draws, far from any reported quantile.
+    log_noise = draws.sigma * np.random.default_rng(seed).standard_t(draws.nu)
+    noise = np.exp(np.clip(log_noise, -50, 50)).astype(np.float32)
     # float32 halves memory traffic (about 30% faster here); quantiles of losses near 2 nats
     # agree with float64 to 5 decimals, beyond the 4 that are reported.
     draws = draws.astype(np.float32)
     log_n, log_d = np.log(params).astype(np.float32), np.log(tokens).astype(np.float32)
 
     def block(start: int) -> tuple[np.ndarray, np.ndarray]:
-        loss = draws.loss(log_n[start : start + BLOCK], log_d[start : start + BLOCK])
+        if draws.departure is None:
+            loss = draws.loss(log_n[start : start + BLOCK], log_d[start : start + BLOCK])
+        else:
+            loss = np.exp(draws.log_curve(log_n[start : start + BLOCK], log_d[start : start + BLOCK], seed))
         return quantiles(loss, probs), quantiles(loss * noise, probs)
 
     # numpy releases the GIL in exp, multiply and partition, so threads use every core.

@@ -17,9 +17,12 @@ from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from forecast.fit import ScalingLawFit
 from forecast.budgets import Budgets, isoflop_budgets
+from forecast.files import write_atomically
 from forecast.plots import (
     Residuals,
     data_scatter,
+    extrapolation_plot,
+    extrapolation_table,
     figure_png_base64,
     isoflop_curves,
     posterior_plots,
@@ -52,10 +55,8 @@ def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = 0.9)
     """Write one self-contained HTML report of ``fitted`` to ``path``; intervals hold ``level`` of the posterior."""
     if not 0 < level < 1:
         raise ValueError(f"interval level must be between 0 and 1, got {level}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(fitted, level=level), encoding="utf-8")
-    return path
+    text = render_report(fitted, level=level)
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
@@ -79,6 +80,8 @@ def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
         section("Posteriors of the law's constants", posterior_plots(fitted, references, level=level),
                  _posterior_caption(fitted, references, level)),
         _parameter_section(fitted, references, level, warning),
+        _pooling_section(fitted),
+        _extrapolation_section(fitted, level),
         _forecast_section(fitted, level, warning),
         _allocation_section(fitted, level, warning),
     ]
@@ -141,6 +144,7 @@ def _header(fitted: ScalingLawFit, runs: pd.DataFrame) -> str:
     sampler_text = ", ".join(f"{k} {v}" for k, v in sampler.items()) or "unknown"
     loss_kinds = ", ".join(sorted(runs["loss_kind"].unique()))
     rows = [
+        ("Fit", _e(fitted.describe())),
         ("Law", f"<code>{_e(attrs.get('law_formula', '?'))}</code> ({_e(attrs.get('law', '?'))}); "
                 "N in parameters, D in tokens, L in nats/token"),
         ("Dataset", _e(attrs.get("dataset", "?"))),
@@ -265,6 +269,59 @@ def _published_cell(name: str, table: pd.DataFrame) -> str:
         return "—"
     row = table.loc[name]
     return number(row["value"]) + (f" [{number(row['lo'])}, {number(row['hi'])}]" if np.isfinite(row["lo"]) else "")
+
+
+def _pooling_section(fitted: ScalingLawFit) -> str:
+    """For a pooled fit: what came from the population, and what the population taught about extrapolation."""
+    if fitted.attrs.get("kind") != "pooled":
+        return ""
+    population = fitted.population
+    shares = "".join(f"<tr><td>{_e(name)}</td><td class=\"num\">{share:.2f}</td></tr>"
+                     for name, share in fitted.contraction().items())
+    evidence = population["diagnostics"].get("extrapolation", {})
+    slopes = "".join(
+        f"<tr><td>{_e(family)}</td><td class=\"num\">{row['runs']}</td><td class=\"num\">{row['max_decades']:.2f}</td>"
+        f"<td class=\"num\">{row['median_signed_error_percent']:+.2f}</td>"
+        f"<td class=\"num\">{100 * row['slope_median']:+.2f}</td></tr>"
+        for family, row in evidence.get("families", {}).items())
+    return (
+        "<h2>Pooled with the registered run families</h2>\n"
+        f"<p>These runs were fitted as one more family within the population of {len(population['families'])} "
+        f"registered families ({_e(', '.join(population['families']))}; population key "
+        f"<code>{_e(population['key'])}</code>, package {_e(population['package_version'])}). Their exponents, floor "
+        "share, split of the reducible loss and noise have the population's predictive distribution as prior; the loss "
+        "level has a vague prior, since tokenizers and eval sets set it. Share of each constant's prior variance that "
+        "the runs removed (1 - posterior/prior variance; 0 = all from the population):</p>"
+        f"<table><tr><th>constant (at the population's centre)</th><th>share from the runs</th></tr>{shares}</table>"
+        "<p>How forecasts erred when each registered family was fitted below its top third of compute and its top "
+        "third forecast (signed error: forecast minus actual, % of the actual loss; slope: the family's error per "
+        "decade of compute beyond its fitted runs, % of the loss). The distribution of these slopes is the "
+        "extrapolation error every forecast beyond your largest run carries.</p>"
+        "<table><tr><th>family</th><th>held-out runs</th><th>decades beyond, at most</th>"
+        f"<th>median signed error (%)</th><th>slope (% per decade)</th></tr>{slopes}</table>"
+    )
+
+
+def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
+    table = extrapolation_table(fitted, level=level)
+    width = 100 * np.log(table["observed_hi"] / table["observed_lo"]).to_numpy()
+    at = {d: width[np.argmin(np.abs(table["decades"].to_numpy() - d))] for d in (0.0, 1.0, 3.0)}
+    if fitted.attrs.get("kind") == "pooled":
+        why = ("Beyond the data the expected loss also carries the law's departure along compute, whose size the "
+               "registered families taught (it is known where this family has runs and fades towards that size "
+               "beyond them), so the interval keeps widening after the parameter uncertainty alone (dashed) would.")
+    else:
+        why = ("This law was fitted alone: its interval holds only the parameter uncertainty of the law's form, "
+               "which assumes the form still holds out there. Fit your runs pooled (the default for --runs) to add "
+               "the departure from the law that the registered families show.")
+    caption = (
+        f"From the largest fitted run (C = {table['compute'].iloc[0]:.3g} FLOP) outwards at its tokens per "
+        f"parameter: N and D each grow by 10^(x/2) at x decades of compute. Left: posterior median and {level:.0%} "
+        f"interval of the expected loss and of a new run's loss (nats/token). Right: the width of those intervals "
+        f"as a percentage of the loss (100 x log(hi/lo)): a new run's {level:.0%} interval spans {at[0.0]:.1f}% at "
+        f"the largest run, {at[1.0]:.1f}% one decade beyond and {at[3.0]:.1f}% three decades beyond. {why}"
+    )
+    return section("How sure beyond the data", extrapolation_plot(table, level=level), _e(caption))
 
 
 def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:

@@ -167,17 +167,19 @@ def load(name: str) -> pd.DataFrame:
 def load_runs(dataset: str | None = None, runs_file: str | Path | None = None) -> tuple[pd.DataFrame, str, str]:
     """Runs from a registered dataset or a user CSV, with the source's name and SHA-256.
 
-    The one entry point commands use. A dataset's SHA-256 is that of its file,
-    or for several files the SHA-256 of their hashes in registry order.
+    The one entry point commands use.
     """
     if (dataset is None) == (runs_file is None):
         raise InputError("give exactly one of --dataset NAME or --runs FILE")
     if runs_file is not None:
         table = read_runs_csv(runs_file)
         return table, str(runs_file), hashlib.sha256(Path(runs_file).read_bytes()).hexdigest()
-    entry = registry.get(dataset)
-    if entry.kind != "runs":
+    if registry.get(dataset).kind != "runs":
         raise InputError(f"dataset {dataset!r} holds notable models, not training runs with losses")
-    hashes = [f.sha256 for f in entry.files]
-    digest = hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
-    return load(dataset), dataset, digest
+    return load(dataset), dataset, dataset_digest(dataset)
+
+
+def dataset_digest(name: str) -> str:
+    """A registered dataset's SHA-256: its file's, or for several files the SHA-256 of their hashes in order."""
+    hashes = [f.sha256 for f in registry.get(name).files]
+    return hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()

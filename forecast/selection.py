@@ -22,8 +22,12 @@ class RunSelection:
     # Count N without embedding parameters (Kaplan's convention), and C = 6 N D with that N.
     non_embedding: bool = False
 
-    def apply(self, runs: pd.DataFrame) -> pd.DataFrame:
-        """The selected runs; an :class:`InputError` when nothing is left."""
+    def apply(self, runs: pd.DataFrame, minimum: int = 8) -> pd.DataFrame:
+        """The selected runs; an :class:`InputError` when fewer than ``minimum`` are left.
+
+        A five-parameter law fitted alone needs clearly more runs than parameters (8); a fit whose
+        prior comes from other families can start from 3.
+        """
         kept = runs
         for column, wanted in (("family", self.families), ("loss_kind", self.loss_kinds)):
             if wanted:
@@ -42,8 +46,10 @@ class RunSelection:
                 f"the selected runs mix loss kinds {sorted(kept['loss_kind'].unique())}; one law fits one loss: "
                 "choose one with --loss-kind"
             )
-        if len(kept) < 8:  # five law parameters plus noise need clearly more runs than that
-            raise InputError(f"only {len(kept)} runs selected; a five-parameter law needs at least 8")
+        if len(kept) < minimum:
+            raise InputError(f"only {len(kept)} runs selected; this fit needs at least {minimum}"
+                             + (" (a pooled fit, the default for --runs with the chinchilla law, needs 3)"
+                                if minimum > 3 else ""))
         return self._count_parameters(kept)
 
     def _count_parameters(self, kept: pd.DataFrame) -> pd.DataFrame:

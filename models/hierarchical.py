@@ -96,7 +96,7 @@ def drift_correlation(decades, length: float):
     return np.exp(-np.abs(decades) / length)
 
 
-def _drift(priors: HierarchicalPriors, bins: np.ndarray, bin_family: np.ndarray, bin_log10c: np.ndarray):
+def _drift(sd, length: float, centred_runs: float, bins: np.ndarray, bin_family: np.ndarray, bin_log10c: np.ndarray):
     """Each family's departure from its law per compute bin: a stationary Gaussian process along log10 compute.
 
     The law is an approximation; its error is smooth in scale, so runs at nearby compute share it, and a
@@ -105,9 +105,8 @@ def _drift(priors: HierarchicalPriors, bins: np.ndarray, bin_family: np.ndarray,
     factor L[i, j] = exp(-(x_i - x_j) / length) sqrt(1 - exp(-2 gap_j / length)) within a family (j <= i).
     Families with several runs per bin pin each bin's departure far inside the drift's size: they are
     sampled centred; the others non-centred (all centred had a funnel, all non-centred a banana, and
-    either took four times as long).
+    either took four times as long). ``sd`` is the process's size (a random variable of the model).
     """
-    length = priors.drift_length
     same = bin_family[:, None] == bin_family[None, :]
     lower = same & (np.arange(bin_family.size)[:, None] >= np.arange(bin_family.size)[None, :])
     distance = np.where(lower, bin_log10c[:, None] - bin_log10c[None, :], 0.0)
@@ -117,8 +116,7 @@ def _drift(priors: HierarchicalPriors, bins: np.ndarray, bin_family: np.ndarray,
     cholesky = lower * drift_correlation(distance, length) * scale[None, :]
     runs_per_bin = np.bincount(bins, minlength=bin_family.size)
     dense = np.isin(bin_family, [fam for fam in np.unique(bin_family)
-                                 if runs_per_bin[bin_family == fam].mean() >= priors.drift_centred_runs])
-    sd = pm.HalfNormal("drift", priors.drift_scale)
+                                 if runs_per_bin[bin_family == fam].mean() >= centred_runs])
     offset = pt.zeros(bin_family.size)
     if dense.any():
         centred = pm.MvNormal("drift_centred", mu=np.zeros(int(dense.sum())), chol=sd * cholesky[np.ix_(dense, dense)])
@@ -205,8 +203,6 @@ def hierarchical_model(
     means, so each family's constants are described at the same point.
     """
     log_n, log_d, log_u = (np.log(np.asarray(v, float)) for v in (params, tokens, unique_tokens))
-    seeds = np.asarray(seeds, int)
-    repeated = seeds > 1
     centre_n, centre_d = float(log_n.mean()), float(log_d.mean())
     n = len(families)
     f = np.asarray(family, int)
@@ -229,16 +225,11 @@ def hierarchical_model(
 
         log_d_eff = effective_log_tokens(log_d, log_u, r_star, xp=pt) if (log_u < log_d).any() else log_d
         mu = pt.log(chinchilla_loss(log_n - centre_n, log_d_eff - centre_d, log_e[f], log_a_c[f], log_b_c[f],
-                                    alpha[f], beta[f], xp=pt)) + _drift(priors, bins, bin_family, bin_log10c)[bins]
+                                    alpha[f], beta[f], xp=pt)) + _drift(
+            pm.HalfNormal("drift", priors.drift_scale), priors.drift_length, priors.drift_centred_runs,
+            bins, bin_family, bin_log10c)[bins]
         sigma = pt.exp(log_sigma)
-        # The mean of k seeds keeps the configuration's own deviation and 1/k of the seed part.
-        scale = sigma[f] * pt.sqrt(1 - rho**2 * (1 - 1 / seeds))
-        pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=scale, observed=y, dims="config")
-        if repeated.any():
-            k, rf = seeds[repeated], f[repeated]
-            # Sum of squares of k Gaussian seeds around their mean: (rho sigma)^2 chi^2_{k-1}.
-            pm.Gamma("within_config_ss", alpha=(k - 1) / 2, beta=1 / (2 * (rho * sigma[rf]) ** 2),
-                     observed=np.asarray(within_ss, float)[repeated])
+        _observe_configurations(mu, y, seeds, within_ss, sigma, f, nu, rho)
 
         pm.Deterministic("alpha", alpha, dims="family")
         pm.Deterministic("beta", beta, dims="family")
@@ -247,4 +238,145 @@ def hierarchical_model(
         pm.Deterministic("log_B", log_b_c + beta * centre_d, dims="family")
         pm.Deterministic("sigma", sigma, dims="family")
         pm.Deterministic("E", pt.exp(log_e), dims="family")
+    return model
+
+
+def _observe_configurations(mu, y, seeds, within_ss, sigma, family, nu, rho) -> None:
+    """Likelihood of configurations: each one's mean log loss over its seeds, and their spread around it.
+
+    ``sigma`` is indexed by ``family`` (an integer per configuration; zeros for one family). ``rho`` None:
+    the seed share is unknown, so the mean of k seeds counts as noisy as one run and their spread is
+    not used (conservative: it never overstates what repeats tell).
+    """
+    seeds = np.asarray(seeds, int)
+    if rho is None:
+        pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=sigma[family], observed=y, dims="config")
+        return
+    repeated = seeds > 1
+    # The mean of k seeds keeps the configuration's own deviation and 1/k of the seed part.
+    scale = sigma[family] * pt.sqrt(1 - rho**2 * (1 - 1 / seeds))
+    pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=scale, observed=y, dims="config")
+    if repeated.any():
+        k, rf = seeds[repeated], family[repeated]
+        # Sum of squares of k Gaussian seeds around their mean: (rho sigma)^2 chi^2_{k-1}.
+        pm.Gamma("within_config_ss", alpha=(k - 1) / 2, beta=1 / (2 * (rho * sigma[rf]) ** 2),
+                 observed=np.asarray(within_ss, float)[repeated])
+
+
+# A family's constants in the order the population describes them (at the population's centre).
+FAMILY_CONSTANTS = ("level", "floor_logit", "share_logit", "log_alpha", "log_beta", "log_sigma")
+
+
+@dataclass(frozen=True)
+class PopulationPrior:
+    """What the registered families teach about a new family, as a prior for fitting it alone.
+
+    - ``mean``, ``cov``: normal approximation of the population's predictive distribution of a new
+      family's constants (``FAMILY_CONSTANTS``, level / floor / split at ``centre_log_n``,
+      ``centre_log_d``, the population's centre).
+    - ``shared``: name -> (location, scale) of a normal on the log scale (``nu``, ``drift``,
+      ``R_star_D``) or the logit scale (``seed_share``; absent when no family of the population repeated
+      a configuration with other seeds, since a single family pins it poorly and its vague prior then
+      made the sampler diverge): quantities every family shares.
+    - ``extrapolation``: (mean, sd) of the slope, in log loss per decade of compute beyond a family's
+      largest run, of the law's error when extrapolated, learned from the population's families (see
+      ``extrapolation_model``); (0, 0) before it is learned.
+    - ``drift_length``, ``drift_centred_runs``: as in :class:`HierarchicalPriors`.
+    """
+
+    centre_log_n: float
+    centre_log_d: float
+    mean: tuple[float, ...]
+    cov: tuple[tuple[float, ...], ...]
+    shared: dict[str, tuple[float, float]]
+    drift_length: float
+    drift_centred_runs: float
+    extrapolation: tuple[float, float] = (0.0, 0.0)
+
+
+def family_model(
+    params: np.ndarray,
+    tokens: np.ndarray,
+    unique_tokens: np.ndarray,
+    mean_log_loss: np.ndarray,
+    seeds: np.ndarray,
+    within_ss: np.ndarray,
+    compute: np.ndarray,
+    *,
+    population: PopulationPrior,
+) -> pm.Model:
+    """One family of configurations (dims ``config``) with the population's prior on its constants.
+
+    The family's level, floor share and split are sampled at the centre of its own runs, where its
+    data pin them; the population density is evaluated on the same quantities at the population's
+    centre (Jacobian 1, see ``_level_terms``). Its law departure along compute is the same process
+    as in the hierarchical model, with the population's posterior of its size as prior.
+    """
+    log_n, log_d, log_u = (np.log(np.asarray(v, float)) for v in (params, tokens, unique_tokens))
+    centre_n, centre_d = float(log_n.mean()), float(log_d.mean())
+    y = np.asarray(mean_log_loss, float)
+    zeros = np.zeros(y.size, int)
+    bins, bin_family, bin_log10c = compute_bins(compute, zeros)
+    mean = np.asarray(population.mean, float)
+    shared = population.shared
+    with pm.Model(coords={"config": np.arange(y.size), "bin": np.arange(bin_family.size)}) as model:
+        local = [pm.Flat(f"{name}_local", initval=init)
+                 for name, init in (("level", y.mean()), ("floor_logit", 0.0), ("share_logit", 0.0))]
+        log_alpha, log_beta, log_sigma = (pm.Flat(name, initval=mean[i])
+                                          for i, name in enumerate(FAMILY_CONSTANTS[3:], start=3))
+        alpha, beta = pt.exp(log_alpha), pt.exp(log_beta)
+        log_e, log_a, log_b = _global_terms(*local)  # at the family's centre
+        log_a_pop = log_a + alpha * (centre_n - population.centre_log_n)
+        log_b_pop = log_b + beta * (centre_d - population.centre_log_d)
+        log_reducible = pt.logaddexp(log_a_pop, log_b_pop)
+        constants = pt.stack([pt.logaddexp(log_e, log_reducible), log_e - log_reducible, log_a_pop - log_b_pop,
+                              log_alpha, log_beta, log_sigma])
+        # The normal's log density up to a constant, written out: PyMC's MvNormal logp compiles far slower.
+        whiten = np.linalg.inv(np.linalg.cholesky(np.asarray(population.cov, float)))
+        pm.Potential("population", -0.5 * pt.sum(pt.dot(whiten, constants - mean) ** 2))
+        for name, value in zip(FAMILY_CONSTANTS[:3], (constants[0], constants[1], constants[2])):
+            pm.Deterministic(name, value)
+
+        nu = pm.LogNormal("nu", *shared["nu"])
+        repeats = np.asarray(seeds, int).max() > 1 and shared.get("seed_share") is not None
+        rho = pm.LogitNormal("seed_share", *shared["seed_share"]) if repeats else None
+        r_star = pm.LogNormal("R_star_D", *shared["R_star_D"])
+        drift = _drift(pm.LogNormal("drift", *shared["drift"]), population.drift_length,
+                       population.drift_centred_runs, bins, bin_family, bin_log10c)
+        log_d_eff = effective_log_tokens(log_d, log_u, r_star, xp=pt) if (log_u < log_d).any() else log_d
+        mu = pt.log(chinchilla_loss(log_n - centre_n, log_d_eff - centre_d, log_e, log_a, log_b, alpha, beta,
+                                    xp=pt)) + drift[bins]
+        sigma = pt.exp(log_sigma)
+        _observe_configurations(mu, y, seeds, within_ss, pt.stack([sigma]), zeros, nu, rho)
+
+        pm.Deterministic("alpha", alpha)
+        pm.Deterministic("beta", beta)
+        pm.Deterministic("log_E", log_e)
+        pm.Deterministic("E", pt.exp(log_e))
+        for name, value in (("A", log_a + alpha * centre_n), ("B", log_b + beta * centre_d)):
+            pm.Deterministic(f"log_{name}", value)
+            pm.Deterministic(name, pt.exp(value))
+        pm.Deterministic("sigma", sigma)
+    return model
+
+
+def extrapolation_model(error: np.ndarray, decades: np.ndarray, scale: np.ndarray, family: np.ndarray, *,
+                        families: list[str], slope_scale: float = 0.02, nu: float = 4.0) -> pm.Model:
+    """How a law's forecasts err beyond the runs it was fitted to, as a function of distance, across families.
+
+    Per held-out run: ``error`` = observed log loss minus the forecast's median, ``decades`` of compute
+    beyond the family's largest fitted run, ``scale`` = the forecast's own standard error there (so the
+    model explains only what the forecast's interval did not). Each family's error grows linearly with
+    distance at its own slope, drawn from a population of slopes: mean ``slope_mu`` (a systematic bias
+    per decade: negative when forecasts run high) and spread ``slope_spread`` (per decade). Student-t
+    (``nu``) so that a few stray runs do not set the slope. Priors: Normal(0, ``slope_scale``) and
+    HalfNormal(``slope_scale``): a few percent of the loss per decade.
+    """
+    f = np.asarray(family, int)
+    with pm.Model(coords={"family": families, "run": np.arange(len(f))}) as model:
+        mean = pm.Normal("slope_mu", 0.0, slope_scale)
+        spread = pm.HalfNormal("slope_spread", slope_scale)
+        slope = pm.Deterministic("slope", mean + spread * pm.Normal("slope_z", 0.0, 1.0, dims="family"), dims="family")
+        pm.StudentT("error", nu=nu, mu=slope[f] * np.asarray(decades, float), sigma=np.asarray(scale, float),
+                    observed=np.asarray(error, float), dims="run")
     return model

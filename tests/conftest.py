@@ -29,3 +29,33 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(scope="session")
+def registered_fit(mirror):
+    """The hierarchical model fitted to every registered family (one fit, about a minute, shared)."""
+    from forecast.families import load_families
+    from forecast.hierarchy import HierarchicalFit
+
+    runs = load_families()
+    return runs, HierarchicalFit.fit(runs, progress=False)
+
+
+@pytest.fixture(scope="session")
+def population_cache(registered_fit, tmp_path_factory) -> Path:
+    """A user cache holding the population prior of every registered family (and the law's extrapolation
+    error learned from them), built from ``registered_fit`` exactly as ``fit --runs`` would build it;
+    point SCALING_FORECAST_CACHE_DIR here."""
+    from forecast.pooled import population_from_fit, registered_provenance, save_population
+
+    cache = tmp_path_factory.mktemp("population-cache")
+    previous = os.environ.get("SCALING_FORECAST_CACHE_DIR")
+    os.environ["SCALING_FORECAST_CACHE_DIR"] = str(cache)
+    try:
+        save_population(population_from_fit(registered_fit[1], registered_provenance(), registered_fit[0]))
+    finally:
+        if previous is None:
+            del os.environ["SCALING_FORECAST_CACHE_DIR"]
+        else:
+            os.environ["SCALING_FORECAST_CACHE_DIR"] = previous
+    return cache

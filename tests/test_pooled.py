@@ -1,0 +1,124 @@
+"""The user's path pooled with the registered families: fit --runs, predict, allocate, report, save/load.
+
+The runs stand in for a user's CSV: the smallest runs of a registered family, written without their
+family name. The population prior comes from the session's fit of every registered family.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from forecast.families import load_families
+from forecast.fit import ScalingLawFit
+from forecast.pooled import PooledFit, load_population
+
+
+def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
+    env = os.environ | {"SCALING_FORECAST_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-m", "forecast", *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def _csv(path, family: str, n: int):
+    runs = load_families((family,)).nsmallest(n, "compute")
+    runs[["params", "tokens", "loss"]].to_csv(path, index=False)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def gemstones_fit(population_cache, tmp_path_factory):
+    """`fit --runs` on gemstones' 60 smallest runs (up to 3.4e19 FLOP): the default, pooled, path."""
+    folder = tmp_path_factory.mktemp("pooled")
+    runs = _csv(folder / "runs.csv", "gemstones", 60)
+    result = _cli(population_cache, "fit", "--runs", str(folder / "runs.csv"), "--out", str(folder / "fit.nc"))
+    return folder, runs, result
+
+
+@pytest.mark.needs_data
+def test_fit_runs_pools_by_default_and_says_how_much_came_from_the_runs(gemstones_fit):
+    folder, runs, result = gemstones_fit
+    assert result.returncode == 0, result.stderr
+    assert "pooled with the population of 8 registered run families" in result.stdout
+    assert "from your runs, not the population" in result.stdout
+    fitted = ScalingLawFit.load(folder / "fit.nc")
+    assert isinstance(fitted, PooledFit) and fitted.attrs["kind"] == "pooled"
+    assert fitted.diagnostics.converged, fitted.diagnostics.problems()
+    assert len(fitted.population["families"]) == 8 and fitted.population["key"]
+    shares = fitted.contraction()
+    assert shares["log_alpha"] > 0.5 and shares["level"] > 0.9  # 60 runs mostly speak for themselves
+
+
+@pytest.mark.needs_data
+def test_saved_pooled_fit_answers_predict_allocate_and_report(gemstones_fit, population_cache):
+    folder, runs, _ = gemstones_fit
+    fit_file = str(folder / "fit.nc")
+    predict = _cli(population_cache, "predict", fit_file, "--params", "1e9", "--tokens", "2e11", "--json")
+    assert predict.returncode == 0, predict.stderr
+    row = json.loads(predict.stdout)["predictions"][0]
+    assert row["observed_lo"] < row["observed_median"] < row["observed_hi"]
+    assert 2.0 < row["observed_median"] < 3.0  # gemstones' losses sit between 2.5 and 3.5 nats at smaller scale
+    allocate = _cli(population_cache, "allocate", fit_file, "--compute", "1e21")
+    assert allocate.returncode == 0 and "N_opt" in allocate.stdout, allocate.stderr
+    report = _cli(population_cache, "report", "--fit", fit_file, "--out", str(folder / "report.html"))
+    assert report.returncode == 0, report.stderr
+    assert "pooled" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.needs_data
+def test_loading_a_pooled_fit_gives_identical_forecasts(gemstones_fit):
+    folder, _, _ = gemstones_fit
+    first, second = ScalingLawFit.load(folder / "fit.nc"), ScalingLawFit.load(folder / "fit.nc")
+    n, d = np.array([5e8, 2e9]), np.array([1e10, 4e11])
+    assert first.predict(n, d).equals(second.predict(n, d))
+
+
+@pytest.mark.needs_data
+def test_pooled_forecasts_widen_with_distance_beyond_the_fitted_runs(gemstones_fit):
+    """The law's departure, learned from the registered families, grows with distance in compute."""
+    folder, runs, _ = gemstones_fit
+    fitted = ScalingLawFit.load(folder / "fit.nc")
+    top = runs.loc[runs["compute"].idxmax()]
+    scale = np.array([1.0, 10.0, 100.0, 1000.0])
+    table = fitted.predict(top["params"] * np.sqrt(scale), top["tokens"] * np.sqrt(scale), level=0.8)
+    width = np.log(table["loss_hi"] / table["loss_lo"]).to_numpy()
+    assert (np.diff(width) > 0).all(), width
+
+
+@pytest.mark.needs_data
+def test_three_runs_give_a_wide_forecast_and_two_are_refused(population_cache, tmp_path):
+    _csv(tmp_path / "three.csv", "gadre-rpj", 3)
+    three = _cli(population_cache, "fit", "--runs", str(tmp_path / "three.csv"), "--out", str(tmp_path / "three.nc"))
+    assert three.returncode in (0, 3), three.stderr  # converged or flagged, never a crash
+    assert "rest mostly on the population" in three.stdout
+    predict = _cli(population_cache, "predict", str(tmp_path / "three.nc"), "--params", "1e9", "--tokens", "2e10",
+                   "--level", "0.8", "--allow-unconverged", "--json")
+    row = json.loads(predict.stdout)["predictions"][0]
+    assert row["observed_hi"] / row["observed_lo"] > 1.05  # three runs cannot pin a curve 2 decades out
+    _csv(tmp_path / "two.csv", "gadre-rpj", 2)
+    two = _cli(population_cache, "fit", "--runs", str(tmp_path / "two.csv"), "--out", str(tmp_path / "two.nc"))
+    assert two.returncode == 2 and "Traceback" not in two.stderr
+    assert two.stderr.strip().splitlines() == ["error: only 2 runs selected; this fit needs at least 3"]
+
+
+@pytest.mark.needs_data
+def test_no_pool_fits_the_law_alone(population_cache, tmp_path):
+    _csv(tmp_path / "runs.csv", "gadre-rpj", 20)
+    result = _cli(population_cache, "fit", "--runs", str(tmp_path / "runs.csv"), "--no-pool", "--out",
+                  str(tmp_path / "fit.nc"), "--json")
+    assert result.returncode in (0, 3), result.stderr
+    assert json.loads(result.stdout)["kind"] == "single"
+    assert not isinstance(ScalingLawFit.load(tmp_path / "fit.nc"), PooledFit)
+    pooled_dataset = _cli(population_cache, "fit", "--dataset", "gemstones", "--pool", "--out", str(tmp_path / "x.nc"))
+    assert pooled_dataset.returncode == 2 and "--pool is for your own runs" in pooled_dataset.stderr
+
+
+@pytest.mark.needs_data
+def test_population_is_read_from_the_cache(population_cache, monkeypatch):
+    monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
+    population = load_population()
+    assert population.diagnostics["converged"] is not None and len(population.prior.mean) == 6
+    assert np.all(np.linalg.eigvalsh(np.asarray(population.prior.cov)) > 0)
