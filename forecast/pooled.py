@@ -36,8 +36,8 @@ from models.hierarchical import (FAMILY_CONSTANTS, HierarchicalPriors, Populatio
 from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
 
 MIN_RUNS = 3  # below this even the population cannot place a family's curve: level, slope and curvature
-# The population prior is informative, so a pooled fit needs a little more care than a lone one: with
-# few runs the posterior follows the prior's correlations, which 0.9 left a divergence in now and then.
+# The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
+# drift process (every pooled fit in the leave-one-family-out backtest converged with these).
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95)
 EXTRAPOLATION_HOLDOUT = 1 / 3  # each population family's top third by compute is forecast to learn the law's error
 # Eight families' slopes: a small model whose spread can sit near zero, where the default step size diverged.
@@ -61,7 +61,7 @@ def population_prior(fitted: HierarchicalFit, seed: int = 0) -> PopulationPrior:
     # its curve through the wrong loss scale. A new family keeps the hierarchical model's own vague
     # prior on it; its shape (floor share, split, exponents) and noise come from the population.
     level = FAMILY_CONSTANTS.index("level")
-    hyper = HierarchicalPriors(**{k: v for k, v in json.loads(fitted.idata.attrs["priors"]).items()})
+    hyper = HierarchicalPriors(**json.loads(fitted.idata.attrs["priors"]))
     mean[level], cov[level, :], cov[:, level] = hyper.level_mu, 0.0, 0.0
     cov[level, level] = hyper.level_sigma**2
     draws = fitted.posterior_draws
@@ -90,10 +90,6 @@ class Population:
     @property
     def key(self) -> str:
         return provenance_key(self.provenance)
-
-    @property
-    def families(self) -> list[str]:
-        return self.provenance["families"]
 
     def as_dict(self) -> dict:
         return {"prior": asdict(self.prior), "provenance": self.provenance, "diagnostics": self.diagnostics}

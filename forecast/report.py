@@ -293,10 +293,11 @@ def _pooling_section(fitted: ScalingLawFit) -> str:
         "level has a vague prior, since tokenizers and eval sets set it. Share of each constant's prior variance that "
         "the runs removed (1 - posterior/prior variance; 0 = all from the population):</p>"
         f"<table><tr><th>constant (at the population's centre)</th><th>share from the runs</th></tr>{shares}</table>"
-        "<p>How forecasts erred when each registered family was fitted below its top third of compute and its top "
-        "third forecast (signed error: forecast minus actual, % of the actual loss; slope: the family's error per "
-        "decade of compute beyond its fitted runs, % of the loss). The distribution of these slopes is the "
-        "extrapolation error every forecast beyond your largest run carries.</p>"
+        "<p>How forecasts erred when each registered family was fitted below its top third of compute, pooled with "
+        "this population (itself included, so these errors are somewhat smaller than for a family the population "
+        "has not seen), and its top third forecast (signed error: forecast minus actual, % of the actual loss; "
+        "slope: the family's error per decade of compute beyond its fitted runs, % of the loss). The distribution "
+        "of these slopes is the extrapolation error every forecast beyond your largest run carries.</p>"
         "<table><tr><th>family</th><th>held-out runs</th><th>decades beyond, at most</th>"
         f"<th>median signed error (%)</th><th>slope (% per decade)</th></tr>{slopes}</table>"
     )
@@ -309,7 +310,9 @@ def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
     if fitted.attrs.get("kind") == "pooled":
         why = ("Beyond the data the expected loss also carries the law's departure along compute, whose size the "
                "registered families taught (it is known where this family has runs and fades towards that size "
-               "beyond them), so the interval keeps widening after the parameter uncertainty alone (dashed) would.")
+               "beyond them), and the law's extrapolation error learned from them (a slope per decade beyond the "
+               "largest run, see above), so the interval keeps widening after the parameter uncertainty alone "
+               "(dashed) would.")
     else:
         why = ("This law was fitted alone: its interval holds only the parameter uncertainty of the law's form, "
                "which assumes the form still holds out there. Fit your runs pooled (the default for --runs) to add "

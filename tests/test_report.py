@@ -13,8 +13,7 @@ from forecast.selection import RunSelection, SamplerSettings
 from forecast.budgets import isoflop_budgets
 from forecast.report import BANNER_ID, FORECAST_MODELS, describe_selection, write_report
 
-# data scatter, IsoFLOP curves, per-size curves, residuals, posteriors
-FIGURES = 5
+FIGURES = 6  # data, IsoFLOP curves, size curves, residuals, posteriors, beyond the data
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
