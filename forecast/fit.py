@@ -171,7 +171,7 @@ class ScalingLawFit:
         if kind == "pooled":
             from forecast.pooled import PooledFit  # the subclass lives with the population it needs
 
-            return PooledFit(idata.load())
+            return PooledFit.checked(idata.load(), path)
         if kind != "single":
             raise InputError(f"{path}: a fit of unknown kind {kind!r} (this version reads 'single' and 'pooled')")
         return cls(idata.load())

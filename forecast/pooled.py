@@ -35,6 +35,7 @@ from models.hierarchical import (FAMILY_CONSTANTS, HierarchicalPriors, Populatio
                                  extrapolation_model, family_model)
 from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
 
+POOLED_FORMAT = 1  # the layout of a saved pooled fit; a file of another format is refused on load
 MIN_RUNS = 3  # below this even the population cannot place a family's curve: level, slope and curvature
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
 # drift process (every pooled fit in the leave-one-family-out backtest converged with these).
@@ -316,7 +317,23 @@ class PooledFit(ScalingLawFit):
             seed=sampler.seed,
             package_version=__version__,
             stacking=json.dumps({"weight": 1.0, "reason": "not stacked"}),
+            pooled_format=POOLED_FORMAT,
         )
+        return cls(idata)
+
+    @classmethod
+    def checked(cls, idata: xr.DataTree, path) -> "PooledFit":
+        """A pooled fit read from ``path``, refused with one line when it is of another format or incomplete."""
+        written = idata.attrs.get("pooled_format")
+        if written != POOLED_FORMAT:
+            raise InputError(f"{path}: a pooled fit of format {written} (scaling-forecast "
+                             f"{idata.attrs.get('package_version', '?')}); this version reads format {POOLED_FORMAT}: "
+                             "fit the runs again")
+        missing = [name for name in ("priors", "population", "bin_log10_compute", "free_vars", "stacking")
+                   if name not in idata.attrs]
+        missing += [name for name in ("drift_offset", "drift", "R_star_D") if name not in idata["posterior"].data_vars]
+        if missing:
+            raise InputError(f"{path}: not a complete pooled fit (missing {', '.join(missing)})")
         return cls(idata)
 
     @functools.cached_property

@@ -122,3 +122,40 @@ def test_population_is_read_from_the_cache(population_cache, monkeypatch):
     population = load_population()
     assert population.diagnostics["converged"] is not None and len(population.prior.mean) == 6
     assert np.all(np.linalg.eigvalsh(np.asarray(population.prior.cov)) > 0)
+
+
+@pytest.mark.needs_data
+def test_leave_one_family_out_follows_the_users_path(mirror, tmp_path, monkeypatch):
+    """Reduced to the three gadre families with gadre-rpj left out: its population is built from the other
+    two only, its runs below the top third are the CSV, and every method forecasts the same top third."""
+    from forecast.backtest import leave_one_family_out, split
+    from forecast.selection import SamplerSettings
+
+    monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(tmp_path))
+    runs = load_families(("gadre-c4_original", "gadre-rpj", "gadre-rw_original"))
+    table = leave_one_family_out(runs, ("gadre-rpj",), few=3, sampler=SamplerSettings(draws=500), workers=2)
+    train, test = split(runs[runs["family"] == "gadre-rpj"], 1 / 3)
+    assert table["method"].tolist() == ["pooled", "per_family", "baseline", "pooled_few_3"]
+    assert table["n_train"].tolist() == [len(train)] * 3 + [3] and (table["n_test"] == len(test)).all()
+    (cache,) = (tmp_path / "population").glob("*.json")
+    population = json.loads(cache.read_text())
+    assert population["provenance"]["families"] == ["gadre-c4_original", "gadre-rw_original"]
+    for row in table.itertuples():
+        assert abs(row.bias) <= row.mape and len(row.errors) == len(test)  # |median signed| <= median |error|
+    pooled = table[table["method"] == "pooled"].iloc[0]
+    if not population["diagnostics"]["converged"]:  # two families are a thin population: then it must say so
+        assert not pooled["converged"] and "population fit" in pooled["problems"]
+
+
+@pytest.mark.needs_data
+def test_a_pooled_file_of_another_format_is_refused_with_one_line(gemstones_fit, population_cache, tmp_path):
+    import arviz as az
+
+    folder, _, _ = gemstones_fit
+    tree = az.from_netcdf(folder / "fit.nc").load()
+    tree.attrs["pooled_format"] = 0
+    tree.to_netcdf(tmp_path / "old.nc")
+    result = _cli(population_cache, "predict", str(tmp_path / "old.nc"), "--params", "1e9", "--tokens", "2e10")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'old.nc'}: a pooled fit of format 0") and "this version reads format 1" in line
