@@ -1,6 +1,7 @@
 """The ``scaling-forecast`` command line."""
 
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -131,6 +132,23 @@ def _load_selected(dataset, runs_file, families, loss_kinds, compute_min, comput
     return table, source, digest, selection
 
 
+def check_outputs(outputs: list[Path], inputs: list[Path | None]) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or each other, that are folders, or
+    whose folder cannot be written: a long fit must not end in a file that cannot be saved or that
+    destroys what it read. (Writes themselves are atomic: ``forecast.files``.)"""
+    taken = {Path(p).resolve(): f"is also the input {p}" for p in inputs if p is not None}
+    for out in outputs:
+        target = Path(out).resolve()
+        if target in taken:
+            raise InputError(f"{out}: {taken[target]}; choose another --out")
+        if target.is_dir():
+            raise InputError(f"{out}: is a folder; --out takes a file name")
+        folder = next(p for p in (target.parent, *target.parents) if p.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(f"{out}: cannot write into {folder}")
+        taken[target] = "would receive two of this command's outputs (e.g. a report and the posterior beside it)"
+
+
 def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, pool: bool | None = False,
                   tune: int | None = None, stack: bool = False):
     """Load runs, apply the selection flags, fit ``law``: pooled with the registered families when
@@ -211,6 +229,7 @@ def _warn_unconverged(diagnostics, allow: bool) -> None:
 def fit_command(law, out, draws, tune, chains, seed, level, allow_unconverged, pool, stack, as_json,
                 **selection) -> None:
     """Fit a scaling law (default: Chinchilla, L = E + A N^-alpha + B D^-beta) with PyMC + nutpie."""
+    check_outputs([out], [selection["runs_file"]])
     sampler = SamplerSettings(draws=draws, chains=chains, seed=seed)
     fitted = _fit_selected(selection, law, sampler, pool, tune, stack)
     fitted.save(out)
@@ -331,6 +350,8 @@ def report_command(law, fit_file, out, level, seed, allow_unconverged, pool, **s
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
     from forecast.report import write_report
 
+    check_outputs([out] + ([] if fit_file is not None else [out.with_suffix(".nc")]),
+                  [fit_file, selection["runs_file"]])
     if fit_file is not None:
         if selection["dataset"] or selection["runs_file"]:
             raise InputError("give --fit or a dataset/runs selection, not both")
@@ -429,6 +450,8 @@ def compare_command(law_names, reconcile, out, level, seed, allow_unconverged, a
     from forecast.compare_report import write_compare_report
     from forecast.reconcile import reconciliation
 
+    check_outputs([out] + [out.with_name(f"{out.stem}-{law}.nc") for law in dict.fromkeys(law_names)],
+                  [selection["runs_file"]])
     if selection["non_embedding"]:
         raise InputError("compare fits total parameters and, with --reconcile, non-embedding ones itself; drop --non-embedding")
     table, source, digest, chosen = _load_selected(**_default_dataset(selection))
@@ -535,6 +558,7 @@ def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, lofo,
     from forecast.backtest_report import write_backtest_report
     from forecast.families import load_families
 
+    check_outputs([out], [])
     sampler = SamplerSettings(draws=draws, seed=seed)
     if lofo:
         if len(few_shot) > 1:
@@ -637,6 +661,7 @@ def datawall_command(fit_file, words_per_token, fixed, priors, overtrain, r_star
     from forecast import datawall as dw
     from forecast.datawall_report import write_datawall_report
 
+    check_outputs([out], [fit_file])
     components = _components(fixed, priors)
     words = words_per_token or dw.words_per_token()
     r_star = r_star or dw.published_r_star()

@@ -3,6 +3,7 @@
 import html
 from pathlib import Path
 
+from forecast.files import write_atomically
 from forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
 from forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from forecast.fit import ScalingLawFit
@@ -26,10 +27,8 @@ def _e(value) -> str:
 def write_compare_report(result: dict, fits: dict[str, ScalingLawFit], path: str | Path,
                          nonembedding: ScalingLawFit | None = None) -> Path:
     """Write the comparison (:func:`forecast.compare.comparison`) as one self-contained HTML file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_compare_report(result, fits, nonembedding), encoding="utf-8")
-    return path
+    text = render_compare_report(result, fits, nonembedding)
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def render_compare_report(result: dict, fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:

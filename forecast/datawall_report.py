@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast.files import write_atomically
 from forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
 from forecast.plots import figure
 from forecast.predict import quantiles
@@ -102,7 +103,5 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, 
         "<h2>Loss at the wall (compute trend, repetition on)</h2>" + walls,
         "<h2>Sensitivity (mixture, 1x, repetition on)</h2>" + sens,
     ]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page("Data wall: when training sets exhaust the stock of human text", sections), encoding="utf-8")
-    return path
+    text = page("Data wall: when training sets exhaust the stock of human text", sections)
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
