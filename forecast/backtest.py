@@ -57,18 +57,16 @@ def smallest(runs: pd.DataFrame, family: str, k: int) -> pd.DataFrame:
 
 def scores(predictive: Predictive, loss: np.ndarray, *, seed: int = 0) -> dict:
     """Median absolute and signed percentage error of the predictive median (signed: forecast minus actual,
-    positive = forecast too high), coverage and mean width per level, mean lpd; per-run values in
-    ``errors`` (signed %) and ``inside_<level>`` so that runs can be pooled across families."""
+    positive = forecast too high), coverage and mean width per level, mean lpd; the per-run signed errors
+    (%) in ``errors``, so that medians can be taken over runs pooled across families."""
     loss = np.asarray(loss, float)
     errors = (predictive.median(seed) - loss) / loss * 100
     out = {"n_test": int(loss.size), "mape": float(np.median(np.abs(errors))), "bias": float(np.median(errors)),
            "lpd": float(predictive.log_density(loss).mean()), "errors": errors.tolist()}
     for level in LEVELS:
         lo, hi = predictive.interval(level, seed)
-        inside = (loss >= lo) & (loss <= hi)
-        out[f"coverage_{level:g}"] = float(inside.mean())
+        out[f"coverage_{level:g}"] = float(((loss >= lo) & (loss <= hi)).mean())
         out[f"width_{level:g}"] = float((hi - lo).mean())
-        out[f"inside_{level:g}"] = inside.tolist()
     return out
 
 

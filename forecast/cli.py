@@ -580,8 +580,7 @@ def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, lofo,
     report = write_backtest_report(result, summary, out, holdout=holdout, lofo=lofo)
     if as_json:
         _print_json({"holdout": holdout, "leave_one_family_out": lofo,
-                     "families": result.drop(columns=[c for c in result if c == "errors" or c.startswith("inside_")])
-                     .to_dict("records"), "pooled": summary.to_dict("records"), "report": str(report)})
+                     "families": result.drop(columns="errors").to_dict("records"), "pooled": summary.to_dict("records"), "report": str(report)})
     else:
         what = ("leave one family out (the other families are the population)" if lofo else
                 "every family fitted together")
