@@ -10,10 +10,16 @@ import click
 import numpy as np
 
 from forecast import __version__, queries, registry, runs, summary
-from forecast.selection import LAW_NAMES, RunSelection, SamplerSettings
+from forecast.selection import LAW_NAMES, MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
+from forecast.console import EscapingStream, escape
 from forecast.errors import InputError
+from forecast.files import written_by_product
 from forecast.predict import interval
 
+# Bounds of the sampler's flags: nutpie takes unsigned 32-bit seeds; more draws than this only fill memory.
+SEED = click.IntRange(0, 2**32 - 1)
+DRAWS = click.IntRange(100, 100_000)
+PRINT_BLOCK = 10_000  # forecast lines formatted per write
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 
 
@@ -39,20 +45,24 @@ def data_app() -> None:
 @data_app.command("list")
 @json_flag
 def data_list(as_json: bool) -> None:
-    """List registered datasets: rows, families, licence, offline availability."""
+    """List registered datasets: rows, families, licence, offline availability (exit 2 if a file is bad)."""
     rows = summary.listing()
     if as_json:
         _print_json(rows)
-        return
-    mirror = registry.mirror_dir()
-    print(f"Registered datasets (mirror: {mirror or 'none; set ' + registry.MIRROR_ENV}; cache: {registry.cache_dir()})")
-    print(f"{'name':<20} {'kind':<7} {'rows':>5}  {'offline':<8} {'licence':<12} families")
-    for r in rows:
-        count = "?" if r["rows"] is None else r["rows"]
-        families = "?" if r["families"] is None else ", ".join(r["families"]) or "-"
-        offline = "yes" if r["offline"] else "no"
-        print(f"{r['name']:<20} {r['kind']:<7} {count:>5}  {offline:<8} {r['license']:<12} {families}")
-    print("rows: runs x evaluation sets for kind 'runs', models for kind 'models'; '?' = not downloaded yet")
+    else:
+        mirror = registry.mirror_dir()
+        print(f"Registered datasets (mirror: {mirror or 'none; set ' + registry.MIRROR_ENV}; cache: {registry.cache_dir()})")
+        print(f"{'name':<20} {'kind':<7} {'rows':>5}  {'offline':<8} {'licence':<12} families")
+        for r in rows:
+            count = "?" if r["rows"] is None else r["rows"]
+            families = "?" if r["families"] is None else ", ".join(r["families"]) or "-"
+            offline = "yes" if r["offline"] else "no"
+            print(f"{r['name']:<20} {r['kind']:<7} {count:>5}  {offline:<8} {r['license']:<12} {families}")
+        print("rows: runs x evaluation sets for kind 'runs', models for kind 'models'; '?' = not downloaded yet "
+              "or failing its checks")
+    bad = [r for r in rows if r["problem"]]
+    if bad:
+        raise InputError("\n".join(f"{r['name']}: {r['problem']}" for r in bad))
 
 
 @data_app.command("show")
@@ -126,16 +136,26 @@ law_option = click.option("--law", type=click.Choice(LAW_NAMES), default="chinch
 def _load_selected(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss,
                    non_embedding):
     """Runs from a dataset or CSV, with the selection the flags describe."""
+    for flag, value in (("compute-min", compute_min), ("compute-max", compute_max)):
+        if value is not None and (problem := runs.value_problem("compute", value)):
+            raise InputError(f"--{flag}: {problem}")
     table, source, digest = runs.load_runs(dataset, runs_file)
     selection = RunSelection(tuple(families), tuple(loss_kinds), compute_min, compute_max, drop_highest_loss,
                              non_embedding)
     return table, source, digest, selection
 
 
-def check_outputs(outputs: list[Path], inputs: list[Path | None]) -> None:
-    """Refuse, before any work, outputs that would overwrite an input or each other, that are folders, or
-    whose folder cannot be written: a long fit must not end in a file that cannot be saved or that
-    destroys what it read. (Writes themselves are atomic: ``forecast.files``.)"""
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace an existing output file that scaling-forecast did not write (its own pages and fits are "
+         "replaced without asking).")
+
+
+def check_outputs(outputs: list[Path], inputs: list[Path | None], force: bool = False) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or each other, that are folders,
+    whose folder cannot be written, or (without ``force``) that exist and were not written by this
+    product: a long fit must not end in a file that cannot be saved or that destroys what it read.
+    (Writes themselves are atomic: ``forecast.files``.)"""
     taken = {Path(p).resolve(): f"is also the input {p}" for p in inputs if p is not None}
     for out in outputs:
         target = Path(out).resolve()
@@ -146,6 +166,9 @@ def check_outputs(outputs: list[Path], inputs: list[Path | None]) -> None:
         folder = next(p for p in (target.parent, *target.parents) if p.exists())
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             raise InputError(f"{out}: cannot write into {folder}")
+        if target.exists() and not force and not written_by_product(target):
+            raise InputError(f"{out}: exists and was not written by scaling-forecast; choose another --out, or pass "
+                             "--force to replace it")
         taken[target] = "would receive two of this command's outputs (e.g. a report and the posterior beside it)"
 
 
@@ -160,6 +183,10 @@ def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, poo
     elif pool and law != "chinchilla":
         raise InputError(f"--pool fits the chinchilla law; drop --pool to fit the {law} law alone")
     table, source, digest, selection = _load_selected(**selection_flags)
+    # Checked here, before a pooled fit loads (or builds) its population.
+    chosen = selection.apply(table, minimum=MIN_RUNS_POOLED if pool else MIN_RUNS_ALONE)
+    if warning := runs.rising_loss(chosen):
+        print(f"warning: {warning}", file=sys.stderr)
     if not pool:
         if stack:
             raise InputError("--stack mixes a pooled fit with the law fitted alone; it needs a pooled fit")
@@ -203,8 +230,8 @@ def _warn_unconverged(diagnostics, allow: bool) -> None:
     """Loud warning on stderr; exit 3 unless the user accepts unconverged results."""
     if diagnostics.converged:
         return
-    print("WARNING: the posterior did NOT converge (" + "; ".join(diagnostics.problems()) + ").", file=sys.stderr)
-    print("WARNING: its numbers are not results. Refit with more --tune/--draws, or pass --allow-unconverged to see them anyway.", file=sys.stderr)
+    print("WARNING: the posterior did NOT converge (" + "; ".join(diagnostics.problems()) + "): its numbers are not "
+          "results. Refit with more --tune/--draws, or pass --allow-unconverged to see them anyway.", file=sys.stderr)
     if not allow:
         sys.exit(3)
 
@@ -215,21 +242,22 @@ def _warn_unconverged(diagnostics, allow: bool) -> None:
 @_selection_options
 @law_option
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="NetCDF file to write the posterior to.")
-@click.option("--draws", type=click.IntRange(min=100), default=SamplerSettings.draws, show_default=True)
-@click.option("--tune", type=click.IntRange(min=100),
+@click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
+@click.option("--tune", type=DRAWS,
               help="Tuning steps per chain (default: 500 for a fit alone, 1000 pooled).")
-@click.option("--chains", type=click.IntRange(min=2), default=SamplerSettings.chains, show_default=True)
-@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--chains", type=click.IntRange(2, 64), default=SamplerSettings.chains, show_default=True)
+@click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True,
               help="Credible interval level for printed parameters.")
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (results are still flagged).")
 @pool_option
 @stack_option
 @json_flag
-def fit_command(law, out, draws, tune, chains, seed, level, allow_unconverged, pool, stack, as_json,
+@force_option
+def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconverged, pool, stack, as_json,
                 **selection) -> None:
     """Fit a scaling law (default: Chinchilla, L = E + A N^-alpha + B D^-beta) with PyMC + nutpie."""
-    check_outputs([out], [selection["runs_file"]])
+    check_outputs([out], [selection["runs_file"]], force)
     sampler = SamplerSettings(draws=draws, chains=chains, seed=seed)
     fitted = _fit_selected(selection, law, sampler, pool, tune, stack)
     fitted.save(out)
@@ -306,18 +334,20 @@ def predict_command(fit_file, models, params, tokens, compute, grid, level, allo
     warnings = _extrapolation_warnings(table)
     if as_json:
         predictions = table.drop(columns=[c for c in table if c.startswith("beyond_")]).to_dict("records")
-        for row, (_, t) in zip(predictions, table.iterrows()):
-            row["beyond_fitted_oom"] = {k: t[f"beyond_{k}_oom"] for k in ("params", "tokens", "compute")}
+        beyond = table[[f"beyond_{k}_oom" for k in ("params", "tokens", "compute")]].to_numpy().tolist()
+        for row, far in zip(predictions, beyond):
+            row["beyond_fitted_oom"] = dict(zip(("params", "tokens", "compute"), far))
         _print_json(_fit_json(fitted, level) | {"predictions": predictions, "warnings": warnings})
     else:
         print(f"Forecast from the {fitted.describe()}; loss in nats/token on its loss kind "
               f"({', '.join(sorted(set(fitted.runs['loss_kind'])))}), {level:.0%} equal-tailed intervals; "
               f"{fitted.interval_note()}:")
-        for _, r in table.iterrows():
-            label = f"{r.model}: " if models and r.model else ""
-            print(f"  {label}N={r.params:.3g} params, D={r.tokens:.3g} tokens, C={r.compute:.3g} FLOP: "
-                  f"expected loss {r.loss_median:.4f} [{r.loss_lo:.4f}, {r.loss_hi:.4f}]; "
-                  f"a new run's loss {r.observed_median:.4f} [{r.observed_lo:.4f}, {r.observed_hi:.4f}]")
+        for start in range(0, len(table), PRINT_BLOCK):  # blocks: a large grid's text never sits in memory at once
+            sys.stdout.write("".join(
+                f"  {f'{r.model}: ' if models and r.model else ''}N={r.params:.3g} params, D={r.tokens:.3g} tokens, "
+                f"C={r.compute:.3g} FLOP: expected loss {r.loss_median:.4f} [{r.loss_lo:.4f}, {r.loss_hi:.4f}]; "
+                f"a new run's loss {r.observed_median:.4f} [{r.observed_lo:.4f}, {r.observed_hi:.4f}]\n"
+                for r in table.iloc[start : start + PRINT_BLOCK].itertuples()))
         if models:
             print("  (named models: this law's prediction for that N and D; those models used other data and "
                   "tokenizers, so it is not their actual loss)")
@@ -326,14 +356,16 @@ def predict_command(fit_file, models, params, tokens, compute, grid, level, allo
 
 
 def _extrapolation_warnings(table) -> list[str]:
-    """One sentence per query that lies outside the fitted runs' range."""
-    out = []
-    for _, r in table.iterrows():
-        far = {k: r[f"beyond_{k}_oom"] for k in ("params", "tokens", "compute") if r[f"beyond_{k}_oom"] > 0}
-        if far:
-            what = ", ".join(f"{k} by {v:.2f} orders of magnitude" for k, v in far.items())
-            out.append(f"N={r.params:.3g}, D={r.tokens:.3g} extrapolates beyond the fitted runs in {what}")
-    return out
+    """One sentence for all queries outside the fitted runs' range (above or below), with the farthest."""
+    columns = [f"beyond_{k}_oom" for k in ("params", "tokens", "compute")]
+    far = table[columns].max(axis=1)
+    outside = far > 0
+    if not outside.any():
+        return []
+    worst = table.loc[far.idxmax()]
+    return [f"{int(outside.sum())} of {len(table)} queries lie outside the fitted runs' range of N, D or C "
+            f"(farthest: N={worst.params:.3g}, D={worst.tokens:.3g}, {far.max():.2f} orders of magnitude out); "
+            "their intervals assume the law's form holds there"]
 
 
 @app.command("report")
@@ -343,15 +375,16 @@ def _extrapolation_warnings(table) -> list[str]:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/report.html"), show_default=True,
               help="HTML file to write; a new fit is saved beside it as .nc.")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
-@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (the report still says so).")
 @pool_option
-def report_command(law, fit_file, out, level, seed, allow_unconverged, pool, **selection) -> None:
+@force_option
+def report_command(force, law, fit_file, out, level, seed, allow_unconverged, pool, **selection) -> None:
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
     from forecast.report import write_report
 
     check_outputs([out] + ([] if fit_file is not None else [out.with_suffix(".nc")]),
-                  [fit_file, selection["runs_file"]])
+                  [fit_file, selection["runs_file"]], force)
     if fit_file is not None:
         if selection["dataset"] or selection["runs_file"]:
             raise InputError("give --fit or a dataset/runs selection, not both")
@@ -372,8 +405,8 @@ def report_command(law, fit_file, out, level, seed, allow_unconverged, pool, **s
               help="A published configuration by name (repeatable): how far it is from compute-optimal.")
 @click.option("--params", type=float, multiple=True, help="N of your own run (repeatable, paired with --tokens).")
 @click.option("--tokens", type=float, multiple=True, help="D of your own run (repeatable).")
-@click.option("--flops-per-param-token", type=click.FloatRange(min=0, min_open=True), default=6.0, show_default=True,
-              help="k in C = k N D.")
+@click.option("--flops-per-param-token", type=click.FloatRange(1, 100), default=6.0, show_default=True,
+              help="k in C = k N D (6 for training; 1 to 100 accepted).")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.9, show_default=True)
 @click.option("--allow-unconverged", is_flag=True, help="Show allocations from a fit that failed its diagnostics (flagged).")
 @json_flag
@@ -384,13 +417,14 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
 
     if not (budgets or models or params):
         raise InputError("give at least one --compute budget, --model, or --params with --tokens")
+    budgets = queries.budgets(budgets)
     n, d = queries.points(models, params, tokens, (), None) if (models or params) else ((), ())
     fitted = _fit_class().load(fit_file)
     _warn_unconverged(fitted.diagnostics, allow_unconverged)
     k = flops_per_param_token
     a = fitted.draws.frontier().a
     exponent = {"median": float(np.median(a))} | dict(zip(("lo", "hi"), map(float, interval(a, level))))
-    optimal = allocation_table(fitted.draws, budgets, level=level, flops_per_param_token=k) if budgets else None
+    optimal = allocation_table(fitted.draws, budgets, level=level, flops_per_param_token=k) if len(budgets) else None
     far = overhead_table(fitted.draws, n, d, level=level, flops_per_param_token=k) if len(n) else None
     if far is not None and models:
         far.insert(0, "model", list(models) + [""] * (len(far) - len(models)))
@@ -421,14 +455,14 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
 
 
 def _extrapolation_note(fitted, budgets, params, tokens, k: float) -> None:
-    """Warn when a budget or configuration lies beyond the fitted runs' compute."""
-    top = fitted.runs["compute"].max()
-    asked = list(budgets) + [k * p * t for p, t in zip(params, tokens)]
-    beyond = [c for c in asked if c > top]
-    if beyond:
-        print(f"warning: {len(beyond)} of the budgets/configurations lie beyond the fitted runs' largest compute "
-              f"({top:.3g} FLOP), by up to {np.log10(max(beyond) / top):.2f} orders of magnitude; the intervals "
-              "assume the law's form holds there", file=sys.stderr)
+    """Warn when budgets or configurations lie outside the fitted runs' compute (above or below)."""
+    low, high = fitted.runs["compute"].min(), fitted.runs["compute"].max()
+    asked = np.asarray(list(budgets) + [k * p * t for p, t in zip(params, tokens)], float)
+    distance = np.maximum(np.log10(asked / high), np.log10(low / asked)).clip(min=0)
+    if (distance > 0).any():
+        print(f"warning: {int((distance > 0).sum())} of the budgets/configurations lie outside the fitted runs' "
+              f"compute ({low:.3g} to {high:.3g} FLOP), by up to {distance.max():.2f} orders of magnitude; the "
+              "intervals assume the law's form holds there", file=sys.stderr)
 
 
 @app.command("compare")
@@ -441,27 +475,28 @@ def _extrapolation_note(fitted, budgets, params, tokens, k: float) -> None:
               help="HTML report to write; the fits are saved beside it as <out>-<law>.nc.")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
               help="Interval level (0.8 matches Hoffmann et al.'s published 10th-90th percentile intervals of a).")
-@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when a fit fails its diagnostics (still flagged).")
 @json_flag
-def compare_command(law_names, reconcile, out, level, seed, allow_unconverged, as_json, **selection) -> None:
+@force_option
+def compare_command(force, law_names, reconcile, out, level, seed, allow_unconverged, as_json, **selection) -> None:
     """Fit several laws to the same runs: LOO, allocation exponent, divergence of forecasts, reconciliation."""
     from forecast.compare import comparison
     from forecast.compare_report import write_compare_report
     from forecast.reconcile import reconciliation
 
     check_outputs([out] + [out.with_name(f"{out.stem}-{law}.nc") for law in dict.fromkeys(law_names)],
-                  [selection["runs_file"]])
+                  [selection["runs_file"]], force)
     if selection["non_embedding"]:
         raise InputError("compare fits total parameters and, with --reconcile, non-embedding ones itself; drop --non-embedding")
     table, source, digest, chosen = _load_selected(**_default_dataset(selection))
-    fit_class, sampler = _fit_class(), SamplerSettings(seed=seed)
-    fits = {law: fit_class.fit(table, source=source, source_sha256=digest, law=law, selection=chosen, sampler=sampler)
-            for law in dict.fromkeys(law_names)}
     has_counts = chosen.apply(table)["params_nonembedding"].notna().all()
     if reconcile and not has_counts:
         raise InputError("--reconcile needs a non-embedding parameter count for every selected run "
                          "(registered datasets with it: gadre-overtraining, misfitting)")
+    fit_class, sampler = _fit_class(), SamplerSettings(seed=seed)
+    fits = {law: fit_class.fit(table, source=source, source_sha256=digest, law=law, selection=chosen, sampler=sampler)
+            for law in dict.fromkeys(law_names)}
     nonembedding = None
     if (has_counts if reconcile is None else reconcile) and "chinchilla" in fits:
         nonembedding = fit_class.fit(table, source=source, source_sha256=digest, law="chinchilla",
@@ -547,18 +582,19 @@ def _print_comparison(result: dict) -> None:
                                             "(as fit --stack).")
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
 @click.option("--scheduler", help="A dask.distributed scheduler address (tcp://host:port) to run the fits on instead.")
-@click.option("--draws", type=click.IntRange(min=100), default=SamplerSettings.draws, show_default=True)
-@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
+@click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/backtest.html"), show_default=True)
 @json_flag
-def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, lofo, stack, workers, scheduler, draws,
+@force_option
+def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, stack, workers, scheduler, draws,
                      seed, out, as_json) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
     from forecast import backtest as bt
     from forecast.backtest_report import write_backtest_report
     from forecast.families import load_families
 
-    check_outputs([out], [])
+    check_outputs([out], [], force)
     sampler = SamplerSettings(draws=draws, seed=seed)
     if lofo:
         if len(few_shot) > 1:
@@ -604,64 +640,34 @@ def backtest_command(families, gadre_eval, holdout, few_shot, no_few_shot, lofo,
         print(f"WARNING: {len(bad)} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
 
 
-def _components(fixed: tuple[str, ...], priors: tuple[str, ...]) -> dict:
-    """The published components, with ``NAME=VALUE`` fixed and ``NAME=LOW,HIGH[,LEVEL]`` priors swapped in."""
-    from forecast.datawall import published_components
-
-    components = published_components()
-
-    def parse(option: str, text: str, count: tuple[int, ...]) -> tuple[str, list[float]]:
-        name, sep, values = text.partition("=")
-        if not sep or name not in components:
-            raise InputError(f"{option} {text!r}: expected NAME=..., NAME one of {', '.join(components)}")
-        try:
-            numbers = [float(v) for v in values.split(",")]
-        except ValueError:
-            raise InputError(f"{option} {text!r}: values must be numbers") from None
-        if len(numbers) not in count or not all(np.isfinite(numbers)) or min(numbers) <= 0:
-            raise InputError(f"{option} {text!r}: expected {' or '.join(map(str, count))} positive finite numbers")
-        return name, numbers
-
-    for text in priors:
-        name, numbers = parse("--prior", text, (2, 3))
-        low, high, level = numbers + [components[name].level] * (3 - len(numbers))
-        bound = components[name].bound
-        if not (low < high and level < 1 and (bound is None or high < bound)):
-            raise InputError(f"--prior {text!r}: need LOW < HIGH{' < ' + format(bound, 'g') if bound else ''} and LEVEL < 1")
-        components[name] = replace(components[name], low=low, high=high, level=level)
-    for text in fixed:
-        name, (value,) = parse("--set", text, (1,))
-        components[name] = components[name].fixed(value)
-    return components
-
-
 @app.command("datawall")
 @click.option("--fit", "fit_file", type=click.Path(path_type=Path),
               help="A saved Chinchilla-law fit (from fit or report); default: fit chinchilla-epoch now "
                    "(5 highest-loss runs dropped, as Besiroglu et al.).")
-@click.option("--words-per-token", type=click.FloatRange(0, min_open=True),
+@click.option("--words-per-token", type=click.FloatRange(0.1, 10),
               help="Words per token of the notable models' dataset column (default: the published 0.75).")
 @click.option("--set", "fixed", multiple=True, metavar="NAME=VALUE", help="Fix a component at a value (repeatable).")
 @click.option("--prior", "priors", multiple=True, metavar="NAME=LOW,HIGH[,LEVEL]",
               help="Replace a component's prior: lognormal with that central interval (repeatable).")
-@click.option("--overtrain", type=click.FloatRange(1), multiple=True, default=(1.0, 5.0, 10.0), show_default=True,
+@click.option("--overtrain", type=click.FloatRange(1, 1000), multiple=True, default=(1.0, 5.0, 10.0), show_default=True,
               help="Tokens per parameter as a multiple of the compute-optimal ratio (repeatable).")
-@click.option("--r-star", type=click.FloatRange(0, min_open=True),
+@click.option("--r-star", type=click.FloatRange(0.1, 1000),
               help="R*_D of the repeated-data law (default: Muennighoff et al.'s 15.4).")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True,
               help="Interval level of the loss forecasts.")
-@click.option("--seed", type=int, default=SamplerSettings.seed, show_default=True)
+@click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/datawall.html"), show_default=True)
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when a posterior fails its diagnostics (flagged).")
 @json_flag
-def datawall_command(fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out, allow_unconverged,
+@force_option
+def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out, allow_unconverged,
                      as_json) -> None:
     """When do the largest training sets exhaust the stock of human text, and what loss is reachable then?"""
     from forecast import datawall as dw
     from forecast.datawall_report import write_datawall_report
 
-    check_outputs([out], [fit_file])
-    components = _components(fixed, priors)
+    check_outputs([out], [fit_file], force)
+    components = dw.chosen_components(fixed, priors)
     words = words_per_token or dw.words_per_token()
     r_star = r_star or dw.published_r_star()
     models = dw.notable_models(words)
@@ -671,6 +677,9 @@ def datawall_command(fit_file, words_per_token, fixed, priors, overtrain, r_star
         fitted = _fit_selected(selection, "chinchilla", SamplerSettings(seed=seed))
     else:
         fitted = _fit_class().load(fit_file)
+        if fitted.attrs["law"] != "chinchilla":
+            raise InputError(f"{fit_file}: holds a {fitted.attrs['law']}-law fit; the data wall needs a chinchilla-law "
+                             "fit (its loss at the wall uses E + A N^-alpha + B D^-beta with repeated data)")
     posterior = dw.fit_wall(components, models, SamplerSettings(seed=seed))
     warnings = []
     for what, diagnostics in (("the law's posterior", fitted.diagnostics), ("the growth regressions", posterior.diagnostics)):
@@ -742,16 +751,47 @@ def _default_dataset(selection: dict) -> dict:
 
 
 def main() -> None:
-    """Entry point: user errors become one line each on stderr and exit code 2."""
+    """Entry point: what goes wrong is at most three lines on stderr, never a traceback. Bad input exits 2,
+    an internal error 1 (``SCALING_FORECAST_TRACEBACK=1`` shows its traceback); text from users' files
+    is printed escaped (``forecast.console``)."""
+    stdout = sys.stdout
+    sys.stdout = EscapingStream(stdout)
     try:
         code = app(standalone_mode=False)
     except InputError as err:
-        for line in str(err).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+        _print_error(str(err))
         sys.exit(2)
+    except OSError as err:  # a folder where a file was expected, a file that cannot be read or written
+        _print_error(f"{err.filename}: {err.strerror}" if err.filename else str(err))
+        sys.exit(2)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx else "scaling-forecast"
+        _print_error(f"{err.format_message()} (see '{command} -h')")
+        sys.exit(err.exit_code)
     except click.ClickException as err:
-        err.show()
+        _print_error(err.format_message())
         sys.exit(err.exit_code)
     except click.Abort:
         sys.exit(130)
+    except Exception as err:
+        if os.environ.get("SCALING_FORECAST_TRACEBACK") == "1":
+            raise
+        _print_error(f"internal error ({type(err).__name__}: {err}); please report it with the command that "
+                     "caused it (SCALING_FORECAST_TRACEBACK=1 shows the traceback)")
+        sys.exit(1)
+    finally:
+        sys.stdout = stdout
     sys.exit(code if isinstance(code, int) else 0)
+
+
+MAX_ERROR_LINES = 3
+
+
+def _print_error(message: str) -> None:
+    """``error: ...`` lines on stderr, escaped; beyond three lines, the first two and a count."""
+    lines = message.splitlines() or [message]
+    if len(lines) > MAX_ERROR_LINES:
+        rest = len(lines) - (MAX_ERROR_LINES - 1)
+        lines = lines[: MAX_ERROR_LINES - 1] + [f"... and {rest} more problems of the same input"]
+    for line in lines:
+        print(f"error: {escape(line)}", file=sys.stderr)

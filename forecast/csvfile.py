@@ -5,12 +5,13 @@ the same things in the same words.
 """
 
 import csv
+import io
 import math
+import unicodedata
 from pathlib import Path
 
 from forecast.errors import InputError
 
-MAX_REPORTED = 20
 
 
 def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
@@ -19,10 +20,18 @@ def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]
     Unreadable files, empty files and header problems raise at once; ragged
     rows come back as problems so the caller can report them with its own.
     """
+    lines, columns, problems = read_columns(path, required=required, allowed=allowed)
+    return [(line, {c: cells[i] for c, cells in columns.items()}) for i, line in enumerate(lines)], problems
+
+
+def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[list[int], dict[str, list[str]], list[str]]:
+    """Like :func:`read_rows`, column by column (line numbers, {column: texts}): large grids stay cheap."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; expected a CSV file") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -31,7 +40,8 @@ def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]
     if not text.strip():
         raise InputError(f"{path}: empty file; expected a header line naming at least {', '.join(required)}")
 
-    reader = csv.reader(text.splitlines())
+    # csv parses the line ends itself: str.splitlines would also split a quoted cell at U+2028 or U+0085.
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader)]
     header_problems = [f"unknown column {c!r} (allowed: {', '.join(allowed)})" for c in header if c not in allowed]
     header_problems += [f"column {c!r} appears more than once" for c in dict.fromkeys(header) if header.count(c) > 1]
@@ -39,7 +49,8 @@ def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]
     if header_problems:
         raise InputError("\n".join(f"{path}:1: {p}" for p in header_problems))
 
-    rows, problems = [], []
+    lines, columns, problems = [], {c: [] for c in header}, []
+    cells = list(columns.values())
     for fields in reader:
         line = reader.line_num
         if not any(f.strip() for f in fields):
@@ -47,8 +58,18 @@ def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]
         if len(fields) != len(header):
             problems.append(f"{path}:{line}: {len(fields)} fields, but the header has {len(header)}")
             continue
-        rows.append((line, dict(zip(header, fields))))
-    return rows, problems
+        if not "".join(fields).isprintable() and (bad := next((c for c in "".join(fields) if unprintable(c)), None)):
+            problems.append(f"{path}:{line}: a cell holds the control character U+{ord(bad):04X}; remove it")
+            continue
+        lines.append(line)
+        for column, value in zip(cells, fields):
+            column.append(value)
+    return lines, columns, problems
+
+
+def unprintable(char: str) -> bool:
+    """Control, format and line/paragraph-separator characters: they can rewrite a terminal or split a line."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") and char != "\t"
 
 
 def number(column: str, text: str, *, required: bool) -> tuple[float | None, str | None]:
@@ -67,10 +88,9 @@ def number(column: str, text: str, *, required: bool) -> tuple[float | None, str
 
 
 def refuse_if(path: Path, problems: list[str], has_rows: bool) -> None:
-    """Raise one :class:`InputError` listing the problems (at most MAX_REPORTED), or for no data rows."""
+    """Raise one :class:`InputError` listing every problem (the command line shows the first and a count;
+    ``data check --json`` all), or for no data rows."""
     if problems:
-        extra = len(problems) - MAX_REPORTED
-        shown = problems[:MAX_REPORTED] + ([f"{path}: ... and {extra} more problems"] if extra > 0 else [])
-        raise InputError("\n".join(shown))
+        raise InputError("\n".join(problems))
     if not has_rows:
         raise InputError(f"{path}: a header but no data rows")

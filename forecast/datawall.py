@@ -25,6 +25,7 @@ import xarray as xr
 
 from forecast import published, runs
 from forecast.diagnostics import Diagnostics, diagnose
+from forecast.errors import InputError
 from forecast.predict import LawDraws, interval
 from forecast.predictive import Predictive
 from forecast.selection import SamplerSettings
@@ -36,6 +37,20 @@ DEMANDS = ("dataset_trend", "compute", "mixture")
 FRONTIER_START = ("largest_dataset_2024", "largest_compute_2024")
 COMPONENTS = STOCK + GROWTH + ("repetition_gain",) + FRONTIER_START
 OVERTRAIN = (1.0, 5.0, 10.0)
+# Values a component can plausibly take, for --set and --prior alike: wide around the published
+# intervals, but excluding what is impossible (a fraction above 1, a token of more than 6 bytes where
+# the published prior is bounded by 6) or absurd enough to overflow (1e308 pages).
+PLAUSIBLE = {
+    "indexed_pages": (1e9, 1e14),
+    "bytes_per_page": (100.0, 1e6),
+    "bytes_per_token": (0.5, 6.0),
+    "usable_fraction": (1e-3, 1.0),
+    "pages_growth_per_year": (0.5, 2.0),
+    "bytes_per_page_growth_per_year": (0.5, 2.0),
+    "repetition_gain": (1.0, 100.0),
+    "largest_dataset_2024": (1e10, 1e15),
+    "largest_compute_2024": (1e21, 1e28),
+}
 LEVELS = (0.5, 0.8, 0.9)
 YEARS = np.arange(2024, 2051)
 LN10 = np.log(10.0)
@@ -50,6 +65,43 @@ def published_components() -> dict[str, Component]:
         out[name] = Component(float(row["low"]), float(row["high"]), float(row["interval"]),
                               bound=None if pd.isna(row["bound"]) else float(row["bound"]))
     return out
+
+
+def chosen_components(fixed: tuple[str, ...] = (), priors: tuple[str, ...] = ()) -> dict[str, Component]:
+    """The published components, with ``NAME=VALUE`` fixed and ``NAME=LOW,HIGH[,LEVEL]`` priors swapped in;
+    every value must lie in the component's :data:`PLAUSIBLE` range."""
+    components = published_components()
+
+    def parse(option: str, text: str, count: tuple[int, ...]) -> tuple[str, list[float]]:
+        name, sep, values = text.partition("=")
+        if not sep or name not in components:
+            raise InputError(f"{option} {text!r}: expected NAME=..., NAME one of {', '.join(components)}")
+        try:
+            numbers = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise InputError(f"{option} {text!r}: values must be numbers") from None
+        if len(numbers) not in count:
+            raise InputError(f"{option} {text!r}: expected {' or '.join(map(str, count))} numbers")
+        low, high = PLAUSIBLE[name]
+        for value in numbers[:2]:
+            if not low <= value <= high:
+                raise InputError(f"{option} {text!r}: {value:g} is outside the plausible range of {name}, "
+                                 f"{low:g} to {high:g}")
+        return name, numbers
+
+    for text in priors:
+        name, numbers = parse("--prior", text, (2, 3))
+        low, high, level = numbers + [components[name].level] * (3 - len(numbers))
+        bound = components[name].bound
+        # A level near 0 or 1 makes the lognormal's spread 0 or infinite.
+        if not (low < high and 0.5 <= level <= 0.999 and (bound is None or high < bound)):
+            raise InputError(f"--prior {text!r}: need LOW < HIGH{' < ' + format(bound, 'g') if bound else ''} "
+                             "and LEVEL between 0.5 and 0.999")
+        components[name] = replace(components[name], low=low, high=high, level=level)
+    for text in fixed:
+        name, (value,) = parse("--set", text, (1,))
+        components[name] = components[name].fixed(value)
+    return components
 
 
 def words_per_token() -> float:

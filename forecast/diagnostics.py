@@ -1,5 +1,7 @@
 """Convergence diagnostics of a posterior, with the thresholds a result must meet."""
 
+import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import arviz as az
@@ -7,6 +9,9 @@ import xarray as xr
 
 R_HAT_MAX = 1.01
 ESS_MIN = 400
+# Fewer draws or chains than this cannot show convergence (R-hat needs chains to compare; `fit` asks
+# for at least 100 draws and 2 chains).
+DRAWS_MIN, CHAINS_MIN = 100, 2
 
 
 @dataclass(frozen=True)
@@ -23,16 +28,21 @@ class Diagnostics:
 
     @property
     def converged(self) -> bool:
-        """R-hat <= 1.01, bulk ESS >= 400 and no divergent transitions."""
-        return self.r_hat_max <= R_HAT_MAX and self.ess_bulk_min >= ESS_MIN and self.divergences == 0
+        """Enough draws, R-hat <= 1.01, bulk ESS >= 400 and no divergent transitions."""
+        return not self.problems()
 
     def problems(self) -> list[str]:
-        """Each missed threshold as a sentence; empty when converged."""
+        """Each missed threshold as a sentence (undefined values count as missed); empty when converged."""
         found = []
-        if self.r_hat_max > R_HAT_MAX:
-            found.append(f"max R-hat {self.r_hat_max:.3f} > {R_HAT_MAX}")
-        if self.ess_bulk_min < ESS_MIN:
-            found.append(f"min bulk ESS {self.ess_bulk_min:.0f} < {ESS_MIN}")
+        if self.draws < DRAWS_MIN or self.chains < CHAINS_MIN:
+            found.append(f"only {self.chains} chain(s) of {self.draws} draw(s), too few to judge convergence: "
+                         f"refit with at least {CHAINS_MIN} chains of {DRAWS_MIN} draws")
+        if not self.r_hat_max <= R_HAT_MAX:
+            found.append(f"max R-hat {self.r_hat_max:.3f} > {R_HAT_MAX}" if math.isfinite(self.r_hat_max)
+                         else "R-hat undefined")
+        if not self.ess_bulk_min >= ESS_MIN:
+            found.append(f"min bulk ESS {self.ess_bulk_min:.0f} < {ESS_MIN}" if math.isfinite(self.ess_bulk_min)
+                         else "bulk ESS undefined")
         if self.divergences:
             found.append(f"{self.divergences} divergent transitions")
         return found
@@ -50,12 +60,14 @@ def diagnose(idata: xr.DataTree, var_names: list[str]) -> Diagnostics:
     """R-hat, bulk/tail ESS (ArviZ rank-normalised versions), divergences and BFMI."""
     stats = idata["sample_stats"]
     posterior = idata["posterior"]
-    return Diagnostics(
-        r_hat_max=_worst(az.rhat(idata, var_names=var_names), "max"),
-        ess_bulk_min=_worst(az.ess(idata, var_names=var_names, method="bulk"), "min"),
-        ess_tail_min=_worst(az.ess(idata, var_names=var_names, method="tail"), "min"),
-        divergences=int(stats["diverging"].sum()),
-        bfmi_min=float(az.bfmi(idata)["energy"].min()),
-        draws=int(posterior.sizes["draw"]),
-        chains=int(posterior.sizes["chain"]),
-    )
+    with warnings.catch_warnings():  # too few draws give NaN with numpy's warnings; problems() names the cause
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return Diagnostics(
+            r_hat_max=_worst(az.rhat(idata, var_names=var_names), "max"),
+            ess_bulk_min=_worst(az.ess(idata, var_names=var_names, method="bulk"), "min"),
+            ess_tail_min=_worst(az.ess(idata, var_names=var_names, method="tail"), "min"),
+            divergences=int(stats["diverging"].sum()),
+            bfmi_min=float(az.bfmi(idata)["energy"].min()),
+            draws=int(posterior.sizes["draw"]),
+            chains=int(posterior.sizes["chain"]),
+        )

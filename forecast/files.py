@@ -23,3 +23,29 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+# Every HTML page the product writes carries this line in its head; saved fits carry the attributes
+# below. That is how a command knows an existing output is one of its own, which it may replace.
+GENERATOR_META = '<meta name="generator" content="scaling-forecast">'
+FIT_MARKERS = ("law", "package_version", "dataset_sha256")
+
+
+def written_by_product(path: Path) -> bool:
+    """Whether the file at ``path`` is an HTML page or a saved fit that scaling-forecast wrote."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    if GENERATOR_META.encode() in head:
+        return True
+    if not head.startswith(b"\x89HDF\r\n\x1a\n"):  # NetCDF-4 files are HDF5 files
+        return False
+    import xarray as xr  # only when an existing HDF5 file must be looked at
+
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as root:
+            return all(name in root.attrs for name in FIT_MARKERS)
+    except (OSError, ValueError):
+        return False

@@ -25,6 +25,7 @@ from forecast.laws import Law
 from forecast.files import write_atomically
 from forecast.predict import LawDraws, forecast_table, interval
 from forecast.predictive import Predictive
+from forecast.savedfit import FIT_FORMAT, validate
 from forecast.selection import RunSelection, SamplerSettings
 from models.likelihood import DATA_VARS, NoisePriors
 
@@ -74,6 +75,7 @@ class ScalingLawFit:
         idata.attrs.update(
             law=law,
             kind="single",
+            fit_format=FIT_FORMAT,
             law_formula=spec.formula,
             dataset=source,
             dataset_sha256=source_sha256,
@@ -157,24 +159,23 @@ class ScalingLawFit:
 
     @classmethod
     def load(cls, path: str | Path) -> "ScalingLawFit":
-        """Read a fit written by :meth:`save`."""
+        """Read a fit written by :meth:`save` (of any kind), refused with one line unless it passes
+        :func:`forecast.savedfit.validate`."""
         path = Path(path)
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, not a saved fit")
         try:
-            idata = az.from_netcdf(path)
+            idata = az.from_netcdf(path).load()
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
-        except (OSError, ValueError) as err:
-            raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({err})") from None
-        if idata.attrs.get("law") not in laws.LAWS or "runs" not in idata.children:
-            raise InputError(f"{path}: not a scaling-forecast fit (no known law attribute or no runs group)")
-        kind = idata.attrs.get("kind", "single")
-        if kind == "pooled":
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({type(err).__name__})") from None
+        validate(idata, path)
+        if idata.attrs.get("kind", "single") == "pooled":
             from forecast.pooled import PooledFit  # the subclass lives with the population it needs
 
-            return PooledFit.checked(idata.load(), path)
-        if kind != "single":
-            raise InputError(f"{path}: a fit of unknown kind {kind!r} (this version reads 'single' and 'pooled')")
-        return cls(idata.load())
+            return PooledFit.checked(idata, path)
+        return cls(idata)
 
     def log_likelihood(self) -> xr.DataArray:
         """Pointwise log likelihood of each run's log loss under each draw, dims (chain, draw, run).

@@ -30,13 +30,13 @@ from forecast.laws import LAWS
 from forecast.predict import LawDraws
 from forecast.predictive import Predictive
 from forecast.runs import dataset_digest
-from forecast.selection import RunSelection, SamplerSettings
+from forecast.savedfit import FIT_FORMAT
+from forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from models.hierarchical import (FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior, compute_bins,
                                  extrapolation_model, family_model)
 from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
 
 POOLED_FORMAT = 1  # the layout of a saved pooled fit; a file of another format is refused on load
-MIN_RUNS = 3  # below this even the population cannot place a family's curve: level, slope and curvature
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
 # drift process (every pooled fit in the leave-one-family-out backtest converged with these).
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95)
@@ -275,7 +275,7 @@ class PooledFit(ScalingLawFit):
         rest (:func:`stack_alone`). Off by default: in the leave-one-family-out backtest that evidence, so
         close to the fitted runs, favoured the lone fit where it then forecast the far runs worse.
         """
-        chosen = selection.apply(runs, minimum=MIN_RUNS)
+        chosen = selection.apply(runs, minimum=MIN_RUNS_POOLED)
         if chosen["family"].nunique() > 1:
             raise InputError(f"a pooled fit takes one family of runs; the selection has {sorted(chosen['family'].unique())}: "
                              "choose one with --family")
@@ -304,6 +304,7 @@ class PooledFit(ScalingLawFit):
         idata.attrs.update(
             law=law.name,
             kind="pooled",
+            fit_format=FIT_FORMAT,
             law_formula=law.formula,
             dataset=source,
             dataset_sha256=source_sha256,

@@ -1,11 +1,15 @@
 """Where to forecast: published model names, paired values, or a CSV grid, as (N, D) arrays."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from forecast import csvfile, published, runs
 from forecast.errors import InputError
+from models.laws import FLOP_PER_PARAM_TOKEN
+
+GRID_MAX_ROWS = 1_000_000
 
 
 def points(
@@ -50,30 +54,83 @@ def _paired(params, tokens, compute) -> tuple[np.ndarray, np.ndarray]:
         for value in values:
             if problem := runs.value_problem(column, float(value)):
                 raise InputError(f"--{problem}")
-    return n, (other if tokens else other / (6 * n))
+    if tokens:
+        return n, other
+    d = other / (FLOP_PER_PARAM_TOKEN * n)
+    for i, value in enumerate(d):
+        if problem := derived_tokens_problem(n[i], other[i], value):
+            raise InputError(problem)
+    return n, d
+
+
+def derived_tokens_problem(params: float, compute: float, tokens: float) -> str | None:
+    """Why D = C / (6N) derived from a query is implausible (the bounds a run file's tokens must meet), or None."""
+    problem = runs.value_problem("tokens", float(tokens))
+    if problem is None:
+        return None
+    return (f"--params {params:g} with --compute {compute:g} gives D = C / (6N) = {tokens:.3g} tokens, which is "
+            f"implausible ({problem.split(': ')[0]}); check the units of both")
+
+
+def budgets(values: tuple[float, ...]) -> np.ndarray:
+    """Compute budgets in FLOP from the command line, each within the bounds a run file's compute must meet."""
+    for value in values:
+        if problem := runs.value_problem("compute", float(value)):
+            raise InputError(f"--{problem}")
+    return np.asarray(values, float)
 
 
 def read_grid(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Query points from a CSV with params and one of tokens or compute; every bad row is named."""
+    """Query points from a CSV with params and one of tokens or compute; every bad row is named.
+
+    Parsed and checked column by column (a million rows take about a second); rows are only
+    looked at one by one to describe the bad ones.
+    """
     path = Path(path)
-    lines, problems = csvfile.read_rows(path, required=("params",), allowed=("params", "tokens", "compute"))
-    header = set(lines[0][1]) if lines else set()
-    if lines and len(header & {"tokens", "compute"}) != 1:
+    lines, columns, problems = csvfile.read_columns(path, required=("params",), allowed=("params", "tokens", "compute"))
+    if len(lines) > GRID_MAX_ROWS:
+        raise InputError(f"{path}: {len(lines):,} query points; a grid holds at most {GRID_MAX_ROWS:,} (the forecast "
+                         "table is kept in memory, about 0.6 GB per million points): split it into several files")
+    if len(set(columns) & {"tokens", "compute"}) != 1:
         raise InputError(f"{path}:1: give exactly one of the columns tokens or compute beside params")
-    other = "tokens" if "tokens" in header else "compute"
-    n, values = [], []
-    for line, cells in lines:
-        row, reasons = {}, []
-        for column in ("params", other):
-            value, reason = csvfile.number(column, cells[column], required=True)
-            reason = reason or runs.value_problem(column, value)
-            if reason:
-                reasons.append(reason)
-            row[column] = value
-        problems += [f"{path}:{line}: {r}" for r in reasons]
-        if not reasons:
-            n.append(row["params"])
-            values.append(row[other])
+    other = "tokens" if "tokens" in columns else "compute"
+    reasons: dict[int, list[str]] = {}
+    values = {}
+    for column in ("params", other):
+        values[column], bad = _column(column, columns[column])
+        for i, reason in bad.items():
+            reasons.setdefault(i, []).append(reason)
+    n = values["params"]
+    d = values["tokens"] if other == "tokens" else values["compute"] / (FLOP_PER_PARAM_TOKEN * n)
+    if other == "compute":
+        for i in np.flatnonzero(_implausible("tokens", d)):
+            if i not in reasons:
+                problem = runs.value_problem("tokens", float(d[i]))
+                reasons[i] = [f"D = compute / (6 params) = {d[i]:.3g} tokens is implausible "
+                              f"({problem.split(': ')[0]}); check the units"]
+    problems += [f"{path}:{lines[i]}: {r}" for i in sorted(reasons) for r in reasons[i]]
     csvfile.refuse_if(path, problems, has_rows=bool(lines))
-    n_arr, v_arr = np.asarray(n), np.asarray(values)
-    return n_arr, (v_arr if other == "tokens" else v_arr / (6 * n_arr))
+    return n, d
+
+
+def _column(column: str, texts: list[str]) -> tuple[np.ndarray, dict[int, str]]:
+    """A numeric column (NaN where a cell is bad) and the reason for each bad row index."""
+    try:
+        array = np.asarray(texts, dtype=float)
+    except ValueError:  # some cell is not a number: parse one by one to name it
+        parsed = [csvfile.number(column, text, required=True) for text in texts]
+        array = np.asarray([math.nan if v is None else v for v, _ in parsed])
+        bad = {i: reason for i, (_, reason) in enumerate(parsed) if reason}
+    else:
+        bad = {}
+    for i in np.flatnonzero(_implausible(column, array)):
+        if i not in bad:
+            bad[int(i)] = runs.value_problem(column, float(array[i]))
+    return array, bad
+
+
+def _implausible(column: str, array: np.ndarray) -> np.ndarray:
+    """Where values fail :func:`forecast.runs.value_problem` (not finite, <= 0 or outside the limits)."""
+    low, high = runs.LIMITS[column]
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(array) | (array < low) | (array > high)

@@ -17,7 +17,7 @@ from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from forecast.fit import ScalingLawFit
 from forecast.budgets import Budgets, isoflop_budgets
-from forecast.files import write_atomically
+from forecast.files import GENERATOR_META, write_atomically
 from forecast.plots import (
     Residuals,
     data_scatter,
@@ -91,7 +91,7 @@ def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
 def page(title: str, sections: list[str]) -> str:
     """A self-contained HTML page of the (non-empty) ``sections``."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{GENERATOR_META}\n"
         f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(s for s in sections if s)
         + "\n</body>\n</html>\n"

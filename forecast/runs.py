@@ -14,6 +14,7 @@ import pandas as pd
 
 from forecast import csvfile, parsers, registry
 from forecast.errors import InputError
+from models.laws import FLOP_PER_PARAM_TOKEN
 
 RUN_COLUMNS = (
     "family",
@@ -91,6 +92,18 @@ def row_problems(row: dict[str, float]) -> list[str]:
                 f"compute={compute:g} is {ratio:.3g} x 6*params*tokens: mixed units? {UNIT_HINTS['compute']}"
             )
     return problems
+
+
+def rising_loss(table: pd.DataFrame) -> str | None:
+    """A warning when loss tends to rise with training compute across ``table``: no scaling law describes
+    that, so the loss column (or its sign or units) is probably not what the law expects."""
+    compute = table["compute"].fillna(FLOP_PER_PARAM_TOKEN * table["params"] * table["tokens"])
+    rho = compute.rank().corr(table["loss"].rank())
+    if not rho > 0:
+        return None
+    return (f"loss rises with training compute across these {len(table)} runs (rank correlation {rho:+.2f}); a "
+            "scaling law describes loss that falls with scale, so its fit will not describe these runs: check the "
+            "loss column (a per-token loss in nats, lower is better)")
 
 
 def _duplicate_key(row: dict) -> tuple:

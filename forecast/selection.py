@@ -5,9 +5,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecast.errors import InputError
+from models.laws import FLOP_PER_PARAM_TOKEN
 
 # The laws forecast.laws defines, named here so the command line can list them without importing PyMC.
 LAW_NAMES = ("chinchilla", "kaplan", "kaplan_e", "compute")
+# A five-parameter law fitted alone needs clearly more runs than parameters; a pooled fit, whose prior
+# comes from other families, can start from 3 (below that even the population cannot place a family's
+# curve: level, slope and curvature).
+MIN_RUNS_ALONE, MIN_RUNS_POOLED = 8, 3
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,9 @@ class RunSelection:
     # Count N without embedding parameters (Kaplan's convention), and C = 6 N D with that N.
     non_embedding: bool = False
 
-    def apply(self, runs: pd.DataFrame, minimum: int = 8) -> pd.DataFrame:
-        """The selected runs; an :class:`InputError` when fewer than ``minimum`` are left.
-
-        A five-parameter law fitted alone needs clearly more runs than parameters (8); a fit whose
-        prior comes from other families can start from 3.
-        """
+    def apply(self, runs: pd.DataFrame, minimum: int = MIN_RUNS_ALONE) -> pd.DataFrame:
+        """The selected runs; an :class:`InputError` when fewer than ``minimum`` are left, or when they
+        hold too few distinct configurations to identify a law."""
         kept = runs
         for column, wanted in (("family", self.families), ("loss_kind", self.loss_kinds)):
             if wanted:
@@ -35,10 +37,11 @@ class RunSelection:
                 if unknown:
                     raise InputError(f"no runs with {column} {unknown}; available: {sorted(set(runs[column]))}")
                 kept = kept[kept[column].isin(wanted)]
+        compute = kept["compute"].fillna(FLOP_PER_PARAM_TOKEN * kept["params"] * kept["tokens"])
         if self.compute_min is not None:
-            kept = kept[kept["compute"] >= self.compute_min]
+            kept, compute = kept[compute >= self.compute_min], compute[compute >= self.compute_min]
         if self.compute_max is not None:
-            kept = kept[kept["compute"] <= self.compute_max]
+            kept = kept[compute <= self.compute_max]
         if self.drop_highest_loss:
             kept = kept.drop(kept["loss"].nlargest(self.drop_highest_loss).index)
         if len(kept["loss_kind"].unique()) > 1:
@@ -50,6 +53,13 @@ class RunSelection:
             raise InputError(f"only {len(kept)} runs selected; this fit needs at least {minimum}"
                              + (" (a pooled fit, the default for --runs with the chinchilla law, needs 3)"
                                 if minimum > 3 else ""))
+        configurations = len(kept[["params", "tokens"]].drop_duplicates())
+        needed = min(minimum, 5)
+        if configurations < needed:
+            raise InputError(f"the {len(kept)} runs selected hold {configurations} distinct (params, tokens) "
+                             f"configuration(s) ({kept['params'].nunique()} sizes, {kept['tokens'].nunique()} token "
+                             f"counts): too few to identify the law's constants (this fit needs {needed}); add runs at "
+                             "other sizes or token counts")
         return self._count_parameters(kept)
 
     def _count_parameters(self, kept: pd.DataFrame) -> pd.DataFrame:

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from forecast import registry, runs
+from forecast.errors import InputError
 
 RANGE_UNITS = {
     "params": "parameters",
@@ -76,16 +77,21 @@ def listing() -> list[dict]:
     """One row per registered dataset: name, rows, families, licence, offline availability.
 
     Row and family counts need the files, so they are given only for datasets
-    available offline; nothing is downloaded to list.
+    available offline; nothing is downloaded to list. A file that fails its checks (a changed hash) is
+    listed with the problem, and the others still are.
     """
     rows = []
     for ds in registry.datasets().values():
         entry = dataset_entry(ds)
-        rows_known = families = None
+        rows_known = families = problem = None
         if entry["offline"]:
-            table = runs.load(ds.name)
-            rows_known = int(len(table))
-            families = sorted(table["family"].unique()) if ds.kind == "runs" else []
+            try:
+                table = runs.load(ds.name)
+            except InputError as err:  # one bad file must not hide the others
+                problem = str(err).splitlines()[0]
+            else:
+                rows_known = int(len(table))
+                families = sorted(table["family"].unique()) if ds.kind == "runs" else []
         rows.append(
             {
                 "name": ds.name,
@@ -94,6 +100,7 @@ def listing() -> list[dict]:
                 "families": families,
                 "license": ds.license,
                 "offline": entry["offline"],
+                "problem": problem,
             }
         )
     return rows

@@ -102,7 +102,7 @@ def test_allocate_cli_from_a_saved_fit(chinchilla_epoch):
     assert payload["overheads"][0]["model"] == "LLaMA 65B" and payload["exponent_a"]["level"] == 0.8
     text = _cli("allocate", str(fit), "--compute", "1e27")
     assert text.returncode == 0 and "N_opt" in text.stdout and "tokens/parameter" in text.stdout
-    assert "beyond the fitted runs' largest compute" in text.stderr
+    assert "outside the fitted runs' compute" in text.stderr and "by up to" in text.stderr
 
 
 @pytest.mark.needs_data

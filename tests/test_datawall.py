@@ -152,8 +152,8 @@ def test_a_bigger_web_moves_the_wall_later(chinchilla_fit, tmp_path):
     (("--set", "pages=1e12"), "--set 'pages=1e12': expected NAME=..."),
     (("--set", "indexed_pages=lots"), "values must be numbers"),
     (("--prior", "usable_fraction=0.4,0.1"), "need LOW < HIGH"),
-    (("--prior", "bytes_per_token=2,7"), "need LOW < HIGH < 6"),
-    (("--set", "usable_fraction=-1"), "positive finite numbers"),
+    (("--prior", "bytes_per_token=2,7"), "7 is outside the plausible range of bytes_per_token, 0.5 to 6"),
+    (("--set", "usable_fraction=-1"), "-1 is outside the plausible range of usable_fraction"),
 ])
 def test_bad_component_options_are_one_line_errors(args, message):
     run = _datawall(*args)

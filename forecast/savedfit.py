@@ -1,0 +1,95 @@
+"""What a saved fit must hold before any number is read from it.
+
+A file can be truncated, edited, written by another version or by another
+program. Every fit is checked here when loaded (kind, format, law, variables,
+shapes, finite values in their support, runs, attributes), and a bad file is
+refused with one line naming the file and the first problem, so no command
+prints numbers computed from a broken posterior.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from forecast import laws, runs
+from forecast.errors import InputError
+
+# Written into every fit; raised when the layout of a saved fit changes. Files without it were
+# written before it existed, with the same layout as format 1.
+FIT_FORMAT = 1
+KINDS = ("single", "pooled")
+JSON_ATTRS = ("selection", "priors", "sampler", "diagnostics")
+TEXT_ATTRS = ("law_formula", "dataset", "dataset_sha256", "package_version")
+RUN_NUMBERS = ("params", "tokens", "loss")
+
+
+def validate(idata: xr.DataTree, path: Path) -> None:
+    """Refuse (:class:`InputError`, one line) a DataTree that is not a complete, sane scaling-forecast fit."""
+    problem = _problem(idata)
+    if problem:
+        raise InputError(f"{path}: {problem}")
+
+
+def _problem(idata: xr.DataTree) -> str | None:
+    attrs = idata.attrs
+    if "law" not in attrs or "runs" not in idata.children:
+        return "not a fit written by scaling-forecast (no law attribute or no runs group)"
+    kind = attrs.get("kind", "single")
+    if kind not in KINDS:
+        return f"a fit of unknown kind {kind!r} (this version reads {' and '.join(map(repr, KINDS))})"
+    written = attrs.get("fit_format", FIT_FORMAT)
+    if not isinstance(written, (int, np.integer)) or written > FIT_FORMAT:
+        return (f"fit format {written} (scaling-forecast {attrs.get('package_version', '?')}); this version reads "
+                f"format {FIT_FORMAT} and older: upgrade scaling-forecast or fit again")
+    if attrs["law"] not in laws.LAWS:
+        return f"unknown law {attrs['law']!r} (known: {', '.join(laws.LAWS)})"
+    missing = [name for name in TEXT_ATTRS + JSON_ATTRS if name not in attrs]
+    if missing:
+        return f"incomplete fit: attribute {missing[0]!r} missing"
+    for name in JSON_ATTRS:
+        try:
+            if not isinstance(json.loads(attrs[name]), dict):
+                raise ValueError
+        except (TypeError, ValueError):
+            return f"attribute {name!r} is not a JSON object; the file was edited or damaged: fit again"
+    return _posterior_problem(idata, laws.get(attrs["law"]), kind) or _runs_problem(idata["runs"].to_dataset())
+
+
+def _posterior_problem(idata: xr.DataTree, law: laws.Law, kind: str) -> str | None:
+    for group in ("posterior", "sample_stats"):
+        if group not in idata.children:
+            return f"no {group} group: not a complete fit"
+    posterior = idata["posterior"].to_dataset()
+    needed = tuple(dict.fromkeys(law.curve_vars + ("sigma", "nu") + (law.free_vars if kind == "single" else ())))
+    missing = [name for name in needed if name not in posterior.data_vars]
+    if missing:
+        return (f"the posterior lacks {', '.join(missing)}, which the {law.name} law needs "
+                "(is the law attribute right?)")
+    if "diverging" not in idata["sample_stats"].data_vars:
+        return "sample_stats lacks 'diverging': not a complete fit"
+    for name in needed:
+        values = posterior[name]
+        if values.dims != ("chain", "draw") or values.size == 0:
+            return f"posterior variable {name!r} has dimensions {values.dims} of sizes {values.shape}, not (chain, draw)"
+        array = values.to_numpy()
+        if not np.isfinite(array).all():
+            return f"posterior variable {name!r} holds {int((~np.isfinite(array)).sum())} non-finite values"
+        # Log-scale variables are any real number; every other one (exponents, floors, scales, nu) is positive.
+        if not name.startswith("log_") and not (array > 0).all():
+            return f"posterior variable {name!r} holds {int((array <= 0).sum())} values <= 0, outside its support"
+    return None
+
+
+def _runs_problem(table: xr.Dataset) -> str | None:
+    if table.sizes.get("run", 0) == 0:
+        return "the runs group is empty: a fit needs the runs it was fitted to"
+    missing = [c for c in ("family", "params", "tokens", "compute", "loss", "loss_kind") if c not in table.data_vars]
+    if missing:
+        return f"the runs group lacks {', '.join(missing)}"
+    for column in RUN_NUMBERS:
+        for i, value in enumerate(table[column].to_numpy()):
+            if problem := runs.value_problem(column, float(value)):
+                return f"run {i} of the runs group: {problem}"
+    return None

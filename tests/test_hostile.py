@@ -1,0 +1,285 @@
+"""Hostile input to every command: each case must end with its exit code, one to three lines on stderr,
+no traceback, and no file in the working folder changed.
+
+The command line runs in this process (``forecast.cli.main``, exactly what the installed script calls),
+so about seventy cases cost seconds; the fits they read are made once per session.
+"""
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from forecast import cli
+from forecast.files import written_by_product
+from forecast.fit import ScalingLawFit
+from forecast.report import page
+from forecast.runs import load
+from forecast.selection import RunSelection, SamplerSettings
+
+pytestmark = pytest.mark.needs_data
+SAMPLER = SamplerSettings(seed=11)  # the default draws: the cases that answer need a converged fit
+
+
+def _fit(law: str):
+    runs = load("chinchilla-epoch")
+    return ScalingLawFit.fit(runs, source="chinchilla-epoch", source_sha256="test", law=law,
+                             selection=RunSelection(drop_highest_loss=5), sampler=SAMPLER, progress=False)
+
+
+@pytest.fixture(scope="session")
+def saved(mirror, tmp_path_factory) -> Path:
+    """A folder with a chinchilla fit, a kaplan fit and damaged copies of the first (one fit each, shared)."""
+    folder = tmp_path_factory.mktemp("saved")
+    _fit("chinchilla").save(folder / "fit.nc")
+    _fit("kaplan").save(folder / "kaplan.nc")
+    tree = xr.open_datatree(folder / "fit.nc").load()
+    groups = {name: tree[name].to_dataset() for name in tree.children}
+
+    def damaged(name: str, attrs: dict | None = None, drop: str | None = None, **replace):
+        changed = xr.DataTree.from_dict({k: v for k, v in (groups | replace).items() if k != drop})
+        changed.attrs.update(tree.attrs | (attrs or {}))
+        changed.to_netcdf(folder / name)
+
+    posterior, runs, stats = groups["posterior"], groups["runs"], groups["sample_stats"]
+    damaged("wronglaw.nc", {"law": "kaplan"})
+    damaged("unknownlaw.nc", {"law": "moore"})
+    damaged("unknownkind.nc", {"kind": "ensemble"})
+    damaged("future.nc", {"fit_format": 99})
+    damaged("badselection.nc", {"selection": "{not json"})
+    damaged("noposterior.nc", drop="posterior")
+    damaged("emptyruns.nc", runs=runs.isel(run=slice(0, 0)))
+    damaged("nan.nc", posterior=posterior.assign(alpha=posterior["alpha"] * np.nan))
+    damaged("negative.nc", posterior=posterior.assign(alpha=-posterior["alpha"]))
+    damaged("extradim.nc", posterior=posterior.assign(beta=posterior["beta"].expand_dims(x=2, axis=-1)))
+    damaged("badrun.nc", runs=runs.assign(loss=runs["loss"] * 1e6))
+    damaged("onedraw.nc", posterior=posterior.isel(draw=slice(0, 1)), sample_stats=stats.isel(draw=slice(0, 1)))
+    without = dict(tree.attrs)
+    del without["dataset_sha256"]
+    changed = xr.DataTree.from_dict(groups)
+    changed.attrs.update(without)
+    changed.to_netcdf(folder / "noattr.nc")
+    data = (folder / "fit.nc").read_bytes()
+    (folder / "truncated.nc").write_bytes(data[: len(data) // 2])
+    (folder / "empty.nc").write_bytes(b"")
+    return folder
+
+
+RUNS_HEADER = "params,tokens,loss"
+
+
+def _ladder(count: int, family: str = "", rising: bool = False) -> str:
+    """A small valid ladder of runs (loss falls with size unless ``rising``)."""
+    sizes = np.logspace(7, 9, count)
+    column = "family," if family else ""
+    rows = [f"{column}{RUNS_HEADER}"]
+    for i, n in enumerate(sizes):
+        loss = 2.0 + 0.1 * i if rising else 2.0 + 3.0 * (n / 1e7) ** -0.3
+        rows.append(f"{family + ',' if family else ''}{n:.4g},{20 * n:.4g},{loss:.4f}")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture
+def workspace(saved, tmp_path, monkeypatch) -> Path:
+    """The working folder of one case: the saved fits and a set of hostile input files."""
+    for file in saved.iterdir():
+        shutil.copy(file, tmp_path / file.name)
+    files = {
+        "runs.csv": _ladder(12),
+        "two.csv": _ladder(2),
+        "rising.csv": _ladder(12, rising=True),
+        "same.csv": "params,tokens,loss,run_id\n" + "".join(f"1e8,2e9,3.0{i},r{i}\n" for i in range(10)),
+        "escape.csv": _ladder(12, family='"evil\x1b[31mred"'),
+        "separator.csv": _ladder(12, family='"fam\u2028ily"'),
+        "extra.csv": "params,tokens,loss,lr\n1e8,2e9,3.0,0.001\n",
+        "manybad.csv": RUNS_HEADER + "\n" + "".join(f"{i + 1}e9,2e10,-1\n" for i in range(25)),
+        "grid_compute.csv": "params,compute\n1e9,1e20\n1e15,1e10\n",
+        "grid_text.csv": "params,tokens\n1e9,2e10\n7B,2e10\n",
+        "grid_both.csv": "params,tokens,compute\n1e9,2e10,1e20\n",
+        "grid_manybad.csv": "params,tokens\n" + "".join(f"{i + 1}e9,0\n" for i in range(30)),
+        "grid_far.csv": "params,tokens\n" + "".join(f"{1e9 * (1 + i % 50):g},{1e13 * (1 + i % 7):g}\n"
+                                                    for i in range(2000)),
+        "notours.html": "<html><body>my own notes</body></html>\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "latin1.csv").write_bytes(b"params,tokens,loss,family\n1e8,2e9,3.0,caf\xe9\n")
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _run(capsys, monkeypatch, args) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["scaling-forecast", *map(str, args)])
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    out, err = capsys.readouterr()
+    return stopped.value.code or 0, out, err
+
+
+CASES = [
+    # (arguments, exit code, text stderr must hold)
+    # -- files that are not what they claim
+    (("data", "check", "folder"), 2, "folder: is a folder"),
+    (("data", "check", "missing.csv"), 2, "missing.csv: no such file"),
+    (("data", "check", "latin1.csv"), 2, "not UTF-8"),
+    (("data", "check", "extra.csv"), 2, "unknown column 'lr'"),
+    (("data", "check", "escape.csv"), 2, "control character U+001B"),
+    (("data", "check", "separator.csv"), 2, "control character U+2028"),
+    (("data", "check", "manybad.csv"), 2, "... and 23 more problems"),
+    (("predict", "folder", "--params", "1e9", "--tokens", "2e10"), 2, "folder: is a folder"),
+    (("predict", "missing.nc", "--params", "1e9", "--tokens", "2e10"), 2, "missing.nc: no such file"),
+    (("predict", "runs.csv", "--params", "1e9", "--tokens", "2e10"), 2, "runs.csv: not a NetCDF fit"),
+    (("predict", "truncated.nc", "--params", "1e9", "--tokens", "2e10"), 2, "truncated.nc: not a NetCDF fit"),
+    (("predict", "empty.nc", "--params", "1e9", "--tokens", "2e10"), 2, "empty.nc: not a NetCDF fit"),
+    (("predict", "fit.nc", "--grid", "folder"), 2, "folder: is a folder"),
+    # -- saved fits that were damaged or edited
+    (("predict", "wronglaw.nc", "--params", "1e9", "--tokens", "2e10"), 2, "lacks log_N_c"),
+    (("predict", "unknownlaw.nc", "--params", "1e9", "--tokens", "2e10"), 2, "unknown law 'moore'"),
+    (("predict", "unknownkind.nc", "--params", "1e9", "--tokens", "2e10"), 2, "unknown kind 'ensemble'"),
+    (("predict", "future.nc", "--params", "1e9", "--tokens", "2e10"), 2, "fit format 99"),
+    (("predict", "badselection.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'selection' is not a JSON object"),
+    (("predict", "noposterior.nc", "--params", "1e9", "--tokens", "2e10"), 2, "no posterior group"),
+    (("predict", "emptyruns.nc", "--params", "1e9", "--tokens", "2e10"), 2, "runs group is empty"),
+    (("predict", "nan.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'alpha' holds 4000 non-finite values"),
+    (("predict", "negative.nc", "--params", "1e9", "--tokens", "2e10"), 2, "outside its support"),
+    (("predict", "extradim.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'beta' has dimensions"),
+    (("predict", "badrun.nc", "--params", "1e9", "--tokens", "2e10"), 2, "loss="),
+    (("predict", "noattr.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'dataset_sha256' missing"),
+    (("allocate", "nan.nc", "--compute", "1e22"), 2, "non-finite"),
+    (("report", "--fit", "negative.nc", "--out", "r.html"), 2, "outside its support"),
+    (("datawall", "--fit", "unknownlaw.nc", "--out", "w.html"), 2, "unknown law"),
+    (("predict", "onedraw.nc", "--params", "1e9", "--tokens", "2e10"), 3, "too few to judge convergence"),
+    (("predict", "onedraw.nc", "--params", "1e9", "--tokens", "2e10", "--allow-unconverged"), 0,
+     "too few to judge convergence"),
+    # -- numbers on the command line, and numbers derived from them
+    (("allocate", "fit.nc", "--compute", "0"), 2, "--compute=0 must be > 0"),
+    (("allocate", "fit.nc", "--compute", "-5"), 2, "must be > 0"),
+    (("allocate", "fit.nc", "--compute", "nan"), 2, "is not finite"),
+    (("allocate", "fit.nc", "--compute", "inf"), 2, "is not finite"),
+    (("allocate", "fit.nc", "--compute", "1e5"), 2, "below 1e+10"),
+    (("allocate", "fit.nc", "--compute", "1e40"), 2, "above 1e+32"),
+    (("allocate", "fit.nc", "--compute", "1e12"), 0, "outside the fitted runs' compute"),
+    (("allocate", "fit.nc", "--compute", "1e22", "--flops-per-param-token", "0"), 2, "--flops-per-param-token"),
+    (("allocate", "fit.nc"), 2, "give at least one --compute"),
+    (("allocate", "fit.nc", "--params", "1e9"), 2, "--params needs --tokens"),
+    (("allocate", "fit.nc", "--params", "1e9", "--tokens", "1e30"), 2, "tokens=1e+30 is above"),
+    (("predict", "fit.nc", "--params", "1e15", "--compute", "1e10"), 2, "D = C / (6N) = 1.67e-06 tokens"),
+    (("predict", "fit.nc", "--params", "1e9", "--tokens", "-1"), 2, "must be > 0"),
+    (("predict", "fit.nc", "--params", "7", "--tokens", "2e10"), 2, "give a raw count"),
+    (("predict", "fit.nc", "--params", "1e9"), 2, "--params needs --tokens or --compute"),
+    (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--compute", "1e20"), 2, "not both"),
+    (("predict", "fit.nc", "--params", "abc", "--tokens", "2e10"), 2, "'abc' is not a valid float"),
+    (("predict", "fit.nc", "--model", "No Such Model"), 2, "unknown model"),
+    (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--level", "1.5"), 2, "--level"),
+    (("predict", "fit.nc", "--grid", "grid_compute.csv"), 2, "grid_compute.csv:3: D = compute / (6 params)"),
+    (("predict", "fit.nc", "--grid", "grid_text.csv"), 2, "grid_text.csv:3: params='7B' is not a number"),
+    (("predict", "fit.nc", "--grid", "grid_both.csv"), 2, "exactly one of the columns"),
+    (("predict", "fit.nc", "--grid", "grid_manybad.csv"), 2, "... and 28 more problems"),
+    (("predict", "fit.nc", "--grid", "grid_huge.csv"), 2, "1,000,001 query points; a grid holds at most 1,000,000"),
+    (("predict", "fit.nc", "--grid", "grid_far.csv"), 0, "2000 of 2000 queries lie outside"),
+    (("predict", "fit.nc", "--params", "1e9", "--tokens", "1e7"), 0, "1 of 1 queries lie outside"),
+    # -- the data wall's inputs
+    (("datawall", "--fit", "fit.nc", "--prior", "usable_fraction=0.1,0.4,1e-300"), 2, "LEVEL between 0.5 and 0.999"),
+    (("datawall", "--fit", "fit.nc", "--set", "indexed_pages=1e308"), 2, "outside the plausible range"),
+    (("datawall", "--fit", "fit.nc", "--set", "usable_fraction=5"), 2, "outside the plausible range"),
+    (("datawall", "--fit", "fit.nc", "--set", "bytes_per_token=100"), 2, "outside the plausible range"),
+    (("datawall", "--fit", "fit.nc", "--prior", "indexed_pages=1e-300,1e12"), 2, "outside the plausible range"),
+    (("datawall", "--fit", "fit.nc", "--prior", "bytes_per_token=1,5.9,0.95"), 0, None),
+    (("datawall", "--fit", "fit.nc", "--prior", "bytes_per_token=1,6"), 2, "need LOW < HIGH < 6"),
+    (("datawall", "--fit", "fit.nc", "--prior", "usable_fraction=0.4,0.1"), 2, "need LOW < HIGH"),
+    (("datawall", "--fit", "fit.nc", "--set", "nosuch=1"), 2, "expected NAME=..."),
+    (("datawall", "--fit", "fit.nc", "--set", "usable_fraction=lots"), 2, "values must be numbers"),
+    (("datawall", "--fit", "kaplan.nc"), 2, "holds a kaplan-law fit"),
+    (("datawall", "--fit", "fit.nc", "--words-per-token", "0"), 2, "--words-per-token"),
+    (("datawall", "--fit", "fit.nc", "--overtrain", "1e9"), 2, "--overtrain"),
+    (("datawall", "--fit", "fit.nc", "--r-star", "0"), 2, "--r-star"),
+    # -- fits refused before sampling
+    (("fit", "--runs", "same.csv", "--no-pool", "--out", "x.nc"), 2, "1 distinct (params, tokens) configuration"),
+    (("fit", "--runs", "same.csv", "--out", "x.nc"), 2, "1 distinct (params, tokens) configuration"),
+    (("fit", "--runs", "two.csv", "--out", "x.nc"), 2, "only 2 runs selected"),
+    (("fit", "--runs", "escape.csv", "--out", "x.nc"), 2, "control character U+001B"),
+    (("fit", "--runs", "manybad.csv", "--out", "x.nc"), 2, "... and 23 more problems"),
+    (("fit", "--dataset", "chinchilla-epoch", "--compute-min", "nan", "--out", "x.nc"), 2, "compute=nan is not finite"),
+    (("fit", "--dataset", "chinchilla-epoch", "--compute-max", "-1", "--out", "x.nc"), 2, "must be > 0"),
+    (("fit", "--dataset", "chinchilla-epoch", "--seed", "-1", "--out", "x.nc"), 2, "--seed"),
+    (("fit", "--dataset", "chinchilla-epoch", "--draws", "1000000000", "--out", "x.nc"), 2, "--draws"),
+    (("fit", "--dataset", "chinchilla-epoch", "--chains", "1", "--out", "x.nc"), 2, "--chains"),
+    (("fit", "--dataset", "chinchilla-epoch", "--pool", "--out", "x.nc"), 2, "--pool is for your own runs"),
+    (("fit", "--dataset", "no-such-data", "--out", "x.nc"), 2, "no-such-data"),
+    (("fit", "--dataset", "chinchilla-epoch", "--family", "nobody", "--out", "x.nc"), 2, "no runs with family"),
+    (("fit", "--runs", "runs.csv", "--out", "runs.csv"), 2, "is also the input"),
+    (("fit", "--runs", "runs.csv", "--out", "notours.html"), 2, "not written by scaling-forecast"),
+    (("fit", "--runs", "two.csv", "--out", "notours.html", "--force"), 2, "only 2 runs selected"),
+    (("fit", "--runs", "runs.csv", "--out", "runs.csv/x.nc"), 2, "cannot write into"),
+    (("fit", "--runs", "ev\x1bil.csv", "--out", "x.nc"), 2, "ev\\x1bil.csv: no such file"),
+    (("report", "--runs", "runs.csv", "--out", "notours.html"), 2, "not written by scaling-forecast"),
+    (("report", "--fit", "fit.nc", "--runs", "runs.csv", "--out", "r.html"), 2, "not both"),
+    (("compare", "--dataset", "chinchilla-epoch", "--reconcile", "--out", "c.html"), 2, "--reconcile needs"),
+    (("compare", "--runs", "runs.csv", "--non-embedding", "--out", "c.html"), 2, "drop --non-embedding"),
+    (("backtest", "--stack", "--out", "b.html"), 2, "--stack applies to --leave-one-family-out"),
+    (("backtest", "--out", "notours.html"), 2, "not written by scaling-forecast"),
+    (("no-such-command",), 2, "No such command"),
+]
+
+
+@pytest.mark.parametrize("args, code, message", CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_hostile_input(workspace, capsys, monkeypatch, args, code, message):
+    if "grid_huge.csv" in args:  # 10 MB: written only for the case that needs it
+        (workspace / "grid_huge.csv").write_text("params,tokens\n" + "1e9,2e10\n" * 1_000_001)
+    before = _snapshot(workspace)
+    got, out, err = _run(capsys, monkeypatch, args)
+    lines = err.strip().splitlines()
+    assert got == code, err
+    assert "Traceback" not in err and "\x1b" not in out + err
+    if code != 0 or message:
+        assert 1 <= len(lines) <= 3, err
+    if message:
+        assert message in err
+    written = {"datawall": "results/datawall.html"}.get(args[0]) if code == 0 else None
+    after = _snapshot(workspace)
+    after.pop(written, None)
+    assert after == before  # refusals write nothing; answers from a saved fit never touch it
+
+
+def test_loss_that_rises_with_scale_is_fitted_with_a_warning(workspace, capsys, monkeypatch):
+    code, out, err = _run(capsys, monkeypatch, ["fit", "--runs", "rising.csv", "--no-pool", "--out", "rising.nc",
+                                                "--draws", "100", "--tune", "100", "--allow-unconverged"])
+    assert code == 0 and "Traceback" not in err
+    assert "loss rises with training compute across these 12 runs (rank correlation +1.00)" in err
+    assert 1 <= len(err.strip().splitlines()) <= 3
+
+
+def test_one_tampered_dataset_does_not_hide_the_others(mirror, tmp_path, monkeypatch, capsys, isolated_cache):
+    copy = tmp_path / "mirror"
+    copy.mkdir()
+    for item in mirror.iterdir():
+        (copy / item.name).symlink_to(item)
+    (copy / "llama3_isoflops_points.csv").unlink()
+    (copy / "llama3_isoflops_points.csv").write_text("params,tokens,loss\n1,2,3\n")
+    monkeypatch.setenv("SCALING_FORECAST_DATA_DIR", str(copy))
+    code, out, err = _run(capsys, monkeypatch, ["data", "list"])
+    assert code == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert "llama3" in line and "does not match the registry" in line
+    assert "chinchilla-epoch" in out and "gemstones" in out  # the others are still listed, with their rows
+
+
+def test_the_product_knows_its_own_outputs(saved, tmp_path):
+    assert written_by_product(saved / "fit.nc")
+    (tmp_path / "page.html").write_text(page("t", ["<p>x</p>"]))
+    assert written_by_product(tmp_path / "page.html")
+    (tmp_path / "other.html").write_text("<html></html>")
+    (tmp_path / "other.nc").write_bytes((saved / "truncated.nc").read_bytes())
+    assert not written_by_product(tmp_path / "other.html")
+    assert not written_by_product(tmp_path / "other.nc")
+    assert not written_by_product(tmp_path / "absent.nc")
