@@ -42,6 +42,9 @@ POOLED_FORMAT = 1  # the layout of a saved pooled fit; a file of another format 
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95)
 EXTRAPOLATION_HOLDOUT = 1 / 3  # each population family's top third by compute is forecast to learn the law's error
 # Eight families' slopes: a small model whose spread can sit near zero, where the default step size diverged.
+# Raised when what a population holds changes, so that caches built before are not read (2: the reach of
+# the learned extrapolation error).
+POPULATION_FORMAT = 2
 EXTRAPOLATION_SAMPLER = SamplerSettings(tune=2000, draws=2000, target_accept=0.99)
 SHARED_LOG = ("nu", "drift", "R_star_D")  # positive quantities every family shares, summarised on the log scale
 
@@ -195,7 +198,8 @@ def with_extrapolation(population: Population, errors: pd.DataFrame) -> Populati
         "diagnostics": diagnostics.as_dict(),
         "errors": errors[["family", "error", "scale", "decades"]].to_dict("list"),
     }
-    prior = replace(population.prior, extrapolation=(float(new.mean()), float(new.std())))
+    prior = replace(population.prior, extrapolation=(float(new.mean()), float(new.std())),
+                    extrapolation_reach=float(errors["decades"].max()))
     return Population(prior, population.provenance,
                       population.diagnostics | {"converged": not problems, "problems": problems,
                                                 "extrapolation": evidence})
@@ -224,6 +228,7 @@ def registered_provenance(families: tuple[str, ...] = (), gadre_eval: str | None
         "datasets": {s.dataset: dataset_digest(s.dataset) for s in specs},
         "priors": asdict(HierarchicalPriors()),
         "sampler": asdict(POPULATION_SAMPLER),
+        "population_format": POPULATION_FORMAT,
         "extrapolation_holdout": EXTRAPOLATION_HOLDOUT,
         "extrapolation_sampler": asdict(EXTRAPOLATION_SAMPLER),
     }
@@ -383,10 +388,12 @@ class PooledFit(ScalingLawFit):
         return Flagged(**{k: getattr(own, k) for k in own.__dataclass_fields__}, other_problems=problems)
 
     def interval_note(self) -> str:
-        mean, sd = json.loads(self.attrs["priors"])["extrapolation"]
+        priors = json.loads(self.attrs["priors"])
+        (mean, sd), reach = priors["extrapolation"], priors.get("extrapolation_reach")
+        limit = "" if reach is None else f", the average carried up to {reach:.1f} decades, as far as it was learned"
         return ("intervals hold the law's parameter uncertainty, its departure along compute and, beyond the largest "
                 f"fitted run, its extrapolation error learned from the registered families ({100 * mean:+.2f}% of the "
-                f"loss per decade of compute on average, spread {100 * sd:.2f}% per decade)")
+                f"loss per decade of compute on average, spread {100 * sd:.2f}% per decade{limit})")
 
     def describe(self) -> str:
         text = (f"{super().describe()}, pooled with the population of {len(self.population['families'])} "
@@ -430,13 +437,17 @@ class PooledFit(ScalingLawFit):
         bin_log10c = np.asarray(json.loads(self.attrs["bin_log10_compute"]))
         priors = json.loads(self.attrs["priors"])
         length, (slope_mean, slope_sd) = priors["drift_length"], priors["extrapolation"]
+        reach = priors.get("extrapolation_reach")  # absent from fits saved before it was learned: no limit
         top = np.log10(self.runs["compute"].max())
 
         def total(log10c: np.ndarray, seed: int) -> np.ndarray:
-            # The law's error beyond the data: a slope per draw, times the decades past the largest run.
-            slope = slope_mean + slope_sd * np.random.default_rng([seed, 2]).standard_normal(sd.size)
+            # The law's error beyond the data: a slope per draw, times the decades past the largest run. The
+            # slope's mean (the systematic part) was learned up to `reach` decades out and is not carried
+            # further; its spread keeps growing with distance.
+            spread = slope_sd * np.random.default_rng([seed, 2]).standard_normal(sd.size)
             beyond = np.maximum(np.asarray(log10c, float) - top, 0.0)[:, None]
-            return departure(offsets, bin_log10c, sd, length, log10c, seed) + beyond * slope
+            systematic = slope_mean * (beyond if reach is None else np.minimum(beyond, reach))
+            return departure(offsets, bin_log10c, sd, length, log10c, seed) + systematic + beyond * spread
 
         alone = self.alone
         if alone is None:

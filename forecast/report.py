@@ -311,8 +311,9 @@ def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
         why = ("Beyond the data the expected loss also carries the law's departure along compute, whose size the "
                "registered families taught (it is known where this family has runs and fades towards that size "
                "beyond them), and the law's extrapolation error learned from them (a slope per decade beyond the "
-               "largest run, see above), so the interval keeps widening after the parameter uncertainty alone "
-               "(dashed) would.")
+               "largest run, see above; its average is carried only as far as the errors it was learned from "
+               "reached, its spread all the way), so the interval keeps widening after the parameter uncertainty "
+               "alone (dashed) would.")
     else:
         why = ("This law was fitted alone: its interval holds only the parameter uncertainty of the law's form, "
                "which assumes the form still holds out there. Fit your runs pooled (the default for --runs) to add "

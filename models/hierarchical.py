@@ -281,6 +281,9 @@ class PopulationPrior:
     - ``extrapolation``: (mean, sd) of the slope, in log loss per decade of compute beyond a family's
       largest run, of the law's error when extrapolated, learned from the population's families (see
       ``extrapolation_model``); (0, 0) before it is learned.
+    - ``extrapolation_reach``: the farthest distance (decades of compute) of the errors that slope was
+      learned from; beyond it a forecast does not extrapolate the slope's mean, only its spread (None:
+      no limit).
     - ``drift_length``, ``drift_centred_runs``: as in :class:`HierarchicalPriors`.
     """
 
@@ -292,6 +295,7 @@ class PopulationPrior:
     drift_length: float
     drift_centred_runs: float
     extrapolation: tuple[float, float] = (0.0, 0.0)
+    extrapolation_reach: float | None = None
 
 
 def family_model(

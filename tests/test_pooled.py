@@ -89,6 +89,25 @@ def test_pooled_forecasts_widen_with_distance_beyond_the_fitted_runs(gemstones_f
 
 
 @pytest.mark.needs_data
+def test_the_learned_bias_is_carried_only_as_far_as_it_was_learned(gemstones_fit):
+    """Beyond ``extrapolation_reach`` decades the slope's mean stops adding up; its spread does not."""
+    folder, _, _ = gemstones_fit
+    fitted = ScalingLawFit.load(folder / "fit.nc")
+    priors = json.loads(fitted.attrs["priors"])
+    reach, (mean, sd) = priors["extrapolation_reach"], priors["extrapolation"]
+    assert 1.0 < reach < 5.0 and mean < 0 < sd  # learned from the registered families' top thirds
+    top = np.log10(fitted.runs["compute"].max())
+    beyond = np.array([0.5, reach, reach + 1.0, reach + 3.0])
+    capped = fitted.draws.departure(top + beyond, 0)
+    fitted.attrs["priors"] = json.dumps(priors | {"extrapolation_reach": None})
+    del fitted.draws  # the cached draws were built from the old attributes
+    uncapped = fitted.draws.departure(top + beyond, 0)
+    # Same seed, same draws: the two differ by exactly the mean's share beyond the reach.
+    expected = np.broadcast_to((mean * (beyond - np.minimum(beyond, reach)))[:, None], capped.shape)
+    np.testing.assert_allclose(uncapped - capped, expected, atol=1e-12)
+
+
+@pytest.mark.needs_data
 def test_three_runs_give_a_wide_forecast_and_two_are_refused(population_cache, tmp_path):
     _csv(tmp_path / "three.csv", "gadre-rpj", 3)
     three = _cli(population_cache, "fit", "--runs", str(tmp_path / "three.csv"), "--out", str(tmp_path / "three.nc"))
