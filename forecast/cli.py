@@ -764,6 +764,9 @@ def main() -> None:
     except OSError as err:  # a folder where a file was expected, a file that cannot be read or written
         _print_error(f"{err.filename}: {err.strerror}" if err.filename else str(err))
         sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as err:  # a bare command: its help, as click shows it
+        err.show()
+        sys.exit(err.exit_code)
     except click.UsageError as err:
         command = err.ctx.command_path if err.ctx else "scaling-forecast"
         _print_error(f"{err.format_message()} (see '{command} -h')")

@@ -229,6 +229,7 @@ CASES = [
     (("backtest", "--stack", "--out", "b.html"), 2, "--stack applies to --leave-one-family-out"),
     (("backtest", "--out", "notours.html"), 2, "not written by scaling-forecast"),
     (("no-such-command",), 2, "No such command"),
+    (("fit", "--no-such-flag"), 2, "No such option '--no-such-flag'"),
 ]
 
 
@@ -249,6 +250,12 @@ def test_hostile_input(workspace, capsys, monkeypatch, args, code, message):
     after = _snapshot(workspace)
     after.pop(written, None)
     assert after == before  # refusals write nothing; answers from a saved fit never touch it
+
+
+def test_a_bare_command_shows_its_help(capsys, monkeypatch):
+    code, out, err = _run(capsys, monkeypatch, ["data"])
+    assert code == 2 and "data [OPTIONS] COMMAND" in out + err and "check" in out + err
+    assert "error:" not in err and "Traceback" not in err
 
 
 def test_loss_that_rises_with_scale_is_fitted_with_a_warning(workspace, capsys, monkeypatch):
