@@ -10,7 +10,7 @@ run": the compute the optimal split would need to reach the run's loss.
 import numpy as np
 import pandas as pd
 
-from forecast.predict import LawDraws, quantiles
+from forecast.predict import LawDraws, band, quantiles
 from models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
 QUANTITIES = {
@@ -42,10 +42,9 @@ def _checked(values, what: str) -> np.ndarray:
 
 
 def _summary(columns: dict[str, np.ndarray], per_draw: dict[str, np.ndarray], level: float) -> pd.DataFrame:
-    tail = (1 - level) / 2
     table = dict(columns)
     for name, values in per_draw.items():
-        lo, median, hi = quantiles(values, [tail, 0.5, 1 - tail])
+        lo, median, hi = quantiles(values, band(level))
         table |= {f"{name}_median": median, f"{name}_lo": lo, f"{name}_hi": hi}
     return pd.DataFrame(table | {"level": level})
 

@@ -1,6 +1,5 @@
 """The backtest as one HTML page: the table of every family and method, pooled rows, and a figure."""
 
-import html
 from pathlib import Path
 
 import numpy as np
@@ -9,13 +8,9 @@ import pandas as pd
 from forecast.backtest import LEVELS
 from forecast.files import write_atomically
 from forecast.plots import figure
-from forecast.report import html_table, page, section
+from forecast.pages import escape, html_table, page, section
 
 METHOD_COLOURS = {"hierarchical": "tab:blue", "pooled": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
-
-
-def _e(value) -> str:
-    return html.escape(str(value))
 
 
 def score_figure(table: pd.DataFrame):
@@ -56,7 +51,7 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
         out = []
         for c in columns:
             v = row[c]
-            out.append(_e(v) if isinstance(v, str) else ("yes" if v is True else "NO" if v is False else f"{v:.3g}"))
+            out.append(escape(v) if isinstance(v, str) else ("yes" if v is True else "NO" if v is False else f"{v:.3g}"))
         return out
 
     pooled_columns = ["method", "families", "n_test", "mape_median_over_families", "mape_runs", "bias_runs", "lpd"] + \
@@ -64,7 +59,7 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
     unconverged = table[~table["converged"].astype(bool)]
     warning = ("" if unconverged.empty else
                '<div class="banner" id="not-converged"><strong>Some fits failed their diagnostics</strong>; their rows '
-               "are marked NO and are not results: " + _e("; ".join(f"{r.family} {r.method}: {r.problems}"
+               "are marked NO and are not results: " + escape("; ".join(f"{r.family} {r.method}: {r.problems}"
                                                                   for r in unconverged.itertuples())) + "</div>")
     body = [
         warning,
@@ -80,7 +75,7 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
         "nats/token; lpd = mean log predictive density of the held-out log losses (higher is better). few_shot_k: the "
         "hierarchical model given only the family's k smallest-compute runs plus all other families.</p>",
         "<h2>Pooled over families</h2>",
-        html_table(pooled_columns, [[_e(v) if isinstance(v, str) else f"{v:.3g}" for v in r] for r in
+        html_table(pooled_columns, [[escape(v) if isinstance(v, str) else f"{v:.3g}" for v in r] for r in
                                     pooled[pooled_columns].itertuples(index=False)]),
         "<h2>Every family and method</h2>",
         html_table(header, [cells(r) for _, r in table.iterrows()]),

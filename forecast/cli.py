@@ -704,7 +704,7 @@ def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain,
 
 
 def _print_datawall(result: dict, description: str) -> None:
-    from forecast.report import interval_text as iv
+    from forecast.pages import interval_text as iv
 
     level = result["level"]
     stock, pub, growth = result["stock_2024"], result["published"], result["growth"]

@@ -5,15 +5,15 @@ from matplotlib.figure import Figure
 
 from forecast import published
 from forecast.allocation import optimum
+from forecast.compare import CHINCHILLA_BUDGET
 from forecast.fit import ScalingLawFit
 from forecast.budgets import Budgets
 from forecast.plots import C_LABEL, draw_isoflop, figure, outside_legend
-from forecast.predict import quantiles
+from forecast.predict import band, interval, quantiles
 from models.laws import chinchilla_frontier
 
 PF_DAY = 8.64e19  # FLOP in one petaFLOP/s-day
 LAW_COLOURS = {"chinchilla": "tab:blue", "kaplan": "tab:red", "kaplan_e": "tab:orange"}
-CHINCHILLA_RUN = (5.76e23, 7.0e10, 1.4e12)  # its budget (FLOP), N and D (Hoffmann et al. 2022)
 
 
 def isoflop_panels(fits: dict[str, ScalingLawFit], budgets: Budgets, *, level: float) -> Figure:
@@ -49,20 +49,20 @@ def allocation_curves(fits: dict[str, ScalingLawFit], fitted_range: tuple[float,
     compute = np.geomspace(1e18, 1e27, 80)
     fig = figure(13, 5)
     axes = fig.subplots(1, 2)
-    tail = (1 - level) / 2
     for fitted in fits.values():
         if fitted.law.frontier_of is None:
             continue
         best = optimum(fitted.draws.frontier(), compute)
         colour = LAW_COLOURS.get(fitted.law.name, "tab:purple")
         for ax, quantity in zip(axes, ("params", "tokens")):
-            lo, median, hi = quantiles(best[quantity], [tail, 0.5, 1 - tail])
+            lo, median, hi = quantiles(best[quantity], band(level))
             ax.fill_between(compute, lo, hi, color=colour, alpha=0.25, linewidth=0)
             ax.plot(compute, median, color=colour, linewidth=1.5, label=f"{fitted.law.name} posterior (this data)")
     for label, n, d, style in _published_lines(compute):
         axes[0].plot(compute, n, color="black", linestyle=style, linewidth=1, label=label)
         axes[1].plot(compute, d, color="black", linestyle=style, linewidth=1, label=label)
-    c, n, d = CHINCHILLA_RUN
+    chinchilla = published.model_configs().set_index("model").loc["Chinchilla"]
+    c, n, d = CHINCHILLA_BUDGET, chinchilla["params"], chinchilla["tokens"]
     axes[0].scatter([c], [n], marker="*", s=90, color="black", zorder=5, label="Chinchilla's run (70B, 1.4T)")
     axes[1].scatter([c], [d], marker="*", s=90, color="black", zorder=5)
     for ax, ylabel in zip(axes, ("N_opt (parameters)", "D_opt (tokens)")):
@@ -79,13 +79,12 @@ def exponent_posteriors(fits: dict[str, ScalingLawFit], published_a: list[dict],
     """Posterior of a per law, with the published exponents as vertical lines."""
     fig = figure(9, 4.5)
     ax = fig.add_subplot()
-    tail = (1 - level) / 2
     for fitted in fits.values():
         if fitted.law.frontier_of is None:
             continue
         a = fitted.draws.frontier().a
         colour = LAW_COLOURS.get(fitted.law.name, "tab:purple")
-        lo, hi = np.quantile(a, [tail, 1 - tail])
+        lo, hi = interval(a, level)
         ax.hist(a, bins=60, density=True, histtype="stepfilled", alpha=0.45, color=colour,
                 label=f"{fitted.law.name}: median {np.median(a):.3f}, {level:.0%} [{lo:.3f}, {hi:.3f}]")
     for row, style in zip(published_a, ("-", "--", "-.", ":", (0, (1, 3)), (0, (5, 1)))):
@@ -111,7 +110,8 @@ def local_exponent_curve(reconciliation: dict) -> Figure:
     ax.axhline(total["median"], color="tab:blue", label="a of the total-N fit")
     ax.axhspan(nonemb["lo"], nonemb["hi"], color="tab:orange", alpha=0.12)
     ax.axhline(nonemb["median"], color="tab:orange", linestyle="--", label="a of the refit with non-embedding N")
-    ax.axhline(0.73, color="black", linestyle=":", label="Kaplan et al. 2020: 0.73")
+    kaplan = published.constants("compute_optimal", "kaplan2020")["value"]["a"]
+    ax.axhline(kaplan, color="black", linestyle=":", label=f"Kaplan et al. 2020: {kaplan:g}")
     ax.set(xscale="log", xlabel="C = 6ND with total N, training compute (FLOP)",
            ylabel="d log N_opt / d log C (dimensionless)",
            title=f"Reconciliation: median and {reconciliation['level']:.0%} bands")

@@ -1,6 +1,5 @@
 """The HTML report of ``scaling-forecast compare``: Kaplan vs Chinchilla on the same runs."""
 
-import html
 from pathlib import Path
 
 from forecast.files import write_atomically
@@ -8,20 +7,8 @@ from forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
 from forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from forecast.fit import ScalingLawFit
 from forecast.budgets import isoflop_budgets
-from forecast.report import (
-    allocation_html,
-    describe_selection,
-    html_table,
-    interval_text,
-    number,
-    overhead_html,
-    page,
-    section,
-)
-
-
-def _e(value) -> str:
-    return html.escape(str(value))
+from forecast.pages import escape, html_table, interval_text, number, page, section
+from forecast.report import allocation_html, describe_selection, overhead_html
 
 
 def write_compare_report(result: dict, fits: dict[str, ScalingLawFit], path: str | Path,
@@ -67,20 +54,20 @@ def _banner(fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) 
     bad = {n: f.diagnostics.problems() for n, f in checked.items() if not f.diagnostics.converged}
     if not bad:
         return ""
-    items = "".join(f"<li>{_e(n)}: {_e('; '.join(p))}</li>" for n, p in bad.items())
+    items = "".join(f"<li>{escape(n)}: {escape('; '.join(p))}</li>" for n, p in bad.items())
     return (f'<div class="banner" id="not-converged"><strong>NOT CONVERGED: these fits failed their diagnostics; '
             f"numbers that use them are not results.</strong><ul>{items}</ul></div>")
 
 
 def _header(result: dict) -> str:
-    rows = [[_e(n), f"<code>{_e(law['formula'])}</code>", _e(law["meaning"]),
+    rows = [[escape(n), f"<code>{escape(law['formula'])}</code>", escape(law["meaning"]),
              f"R-hat {law['diagnostics']['r_hat_max']:.3f}, ESS {law['diagnostics']['ess_bulk_min']:.0f}, "
              f"{law['diagnostics']['divergences']} div.: {'converged' if law['diagnostics']['converged'] else 'NOT converged'}"]
             for n, law in result["laws"].items()]
     return (
         "<h1>Kaplan vs Chinchilla: the same runs, several laws</h1>\n"
-        f"<p>Dataset <strong>{_e(result['dataset'])}</strong> (SHA-256 <code>{_e(result['dataset_sha256'])}</code>), "
-        f"{result['runs']} runs ({_e(describe_selection(result['selection']))}). Every law is fitted with the same "
+        f"<p>Dataset <strong>{escape(result['dataset'])}</strong> (SHA-256 <code>{escape(result['dataset_sha256'])}</code>), "
+        f"{result['runs']} runs ({escape(describe_selection(result['selection']))}). Every law is fitted with the same "
         "Student-t likelihood on log loss and the same sampler; N in parameters, D in tokens, C = 6ND in FLOP, loss in "
         f"nats/token. Intervals are equal-tailed {result['level']:.0%} posterior intervals.</p>\n"
         + html_table(["law", "formula", "what it says", "diagnostics"], rows)
@@ -90,7 +77,7 @@ def _header(result: dict) -> str:
 def _loo_section(result: dict) -> str:
     rows, notes = [], []
     for r in result["loo"]:
-        rows.append([_e(r["law"]), str(r["rank"]), f"{r['elpd_loo']:.1f} ({r['se']:.1f})",
+        rows.append([escape(r["law"]), str(r["rank"]), f"{r['elpd_loo']:.1f} ({r['se']:.1f})",
                      f"{r['elpd_diff']:.1f} ({r['diff_se']:.1f})", f"{r['p_loo']:.1f}", f"{r['stacking_weight']:.2f}",
                      f"{r['pareto_k_max']:.2f}", str(r["pareto_k_above_0.7"])])
     best, rest = result["loo"][0], result["loo"][1:]
@@ -107,16 +94,16 @@ def _loo_section(result: dict) -> str:
                   "max Pareto k", f"runs with k > {PARETO_K_MAX}"], rows)
         + f'<p class="caption">elpd_loo: expected log predictive density of a left-out run\'s log loss, summed over '
         f"runs (higher is better), estimated by Pareto-smoothed importance sampling (ArviZ). {best['law']} predicts "
-        f"best; {_e('; '.join(notes)) or 'no other law'}. A difference of more than about 2 standard errors is "
-        f"clear evidence. {_e(k_note)} p_loo is the effective number of parameters.</p>"
+        f"best; {escape('; '.join(notes)) or 'no other law'}. A difference of more than about 2 standard errors is "
+        f"clear evidence. {escape(k_note)} p_loo is the effective number of parameters.</p>"
     )
 
 
 def _exponent_section(result: dict) -> str:
-    rows = [[_e(n), interval_text(e), f"{e['p_above_0.6']:.3f}", f"{e['p_below_0.5']:.3f}"]
+    rows = [[escape(n), interval_text(e), f"{e['p_above_0.6']:.3f}", f"{e['p_below_0.5']:.3f}"]
             for n, e in result["exponent_a"].items()]
-    published = [[_e(p["source"]), f"{p['a']:g}", "—" if p["lo"] is None else f"[{p['lo']:g}, {p['hi']:g}] ({_e(p['interval'])})",
-                  _e(p["citation"])] for p in result["published_a"]]
+    published = [[escape(p["source"]), f"{p['a']:g}", "—" if p["lo"] is None else f"[{p['lo']:g}, {p['hi']:g}] ({escape(p['interval'])})",
+                  escape(p["citation"])] for p in result["published_a"]]
     return (
         "<h2>The allocation exponent a (N_opt ∝ C^a)</h2>\n"
         + html_table(["law", f"a, median [{result['level']:.0%} interval]", "P(a > 0.6)", "P(a < 0.5)"], rows)
@@ -147,7 +134,7 @@ def _divergence_section(result: dict) -> str:
             [[f"{r['compute']:.0e}", interval_text(r["reference"]["params"], ".3g"), interval_text(r["other"]["params"], ".3g"),
               interval_text(r["params_opt_ratio"], ".2f"), interval_text(r["reference"]["loss"]), interval_text(r["other"]["loss"]),
               interval_text(r["loss_difference"], "+.3f")] for r in rows])
-        parts.append(f"<h3>{_e(law)} vs {_e(result['reference_law'])}</h3>\n{table}")
+        parts.append(f"<h3>{escape(law)} vs {escape(result['reference_law'])}</h3>\n{table}")
     return (
         "<h2>How far the laws' forecasts diverge</h2>\n" + "\n".join(parts)
         + '<p class="caption">Ratio and difference computed per pair of posterior draws (the fits are separate, so '
@@ -157,7 +144,7 @@ def _divergence_section(result: dict) -> str:
 
 
 def _overhead_section(result: dict) -> str:
-    parts = [f"<h3>{_e(law)}</h3>\n" + overhead_html(rows) for law, rows in result["overhead"].items()]
+    parts = [f"<h3>{escape(law)}</h3>\n" + overhead_html(rows) for law, rows in result["overhead"].items()]
     return "<h2>How far from compute-optimal are published models?</h2>\n" + "\n".join(parts)
 
 

@@ -1,6 +1,5 @@
 """The data wall as one HTML page: stock and demand curves, exhaustion probabilities, loss at the wall, sensitivity."""
 
-import html
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +8,8 @@ import pandas as pd
 from forecast.files import write_atomically
 from forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
 from forecast.plots import figure
-from forecast.predict import quantiles
-from forecast.report import html_table, interval_text, page, section
+from forecast.predict import band, quantiles
+from forecast.pages import escape, html_table, interval_text, page, section
 from models.datawall import log_stock
 
 CURVE_YEARS = np.linspace(2010, 2040, 121)
@@ -18,8 +17,7 @@ CURVE_YEARS = np.linspace(2010, 2040, 121)
 
 def _band(ax, years: np.ndarray, log_values: np.ndarray, colour: str, label: str, level: float) -> None:
     """Median and equal-tailed band of ln values (years x draws), drawn in log10."""
-    tail = (1 - level) / 2
-    lo, mid, hi = quantiles(log_values / np.log(10), [tail, 0.5, 1 - tail])
+    lo, mid, hi = quantiles(log_values / np.log(10), band(level))
     ax.fill_between(years, lo, hi, color=colour, alpha=0.2, linewidth=0)
     ax.plot(years, mid, color=colour, label=label)
 
@@ -86,9 +84,9 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, 
                       sens_rows)
     stock, pub = result["stock_2024"], result["published"]
     v = pub["effective_stock"]
-    banner = "".join(f'<p style="color:#b00;font-weight:bold">WARNING: {html.escape(w)}</p>' for w in warnings)
+    banner = "".join(f'<p style="color:#b00;font-weight:bold">WARNING: {escape(w)}</p>' for w in warnings)
     sections = [
-        banner + f"<p>{html.escape(description)}</p>"
+        banner + f"<p>{escape(description)}</p>"
         f"<p>Stock in 2024: unique usable tokens {interval_text(stock['quality_adjusted'], '.3g')}, with repetition "
         f"{interval_text(stock['effective'], '.3g')} ({stock['effective']['level']:.0%} intervals); Villalobos et al.: "
         f"{v['value']:.3g} [{v['low']:.3g}, {v['high']:.3g}] ({v['interval']:.0%}).</p>",

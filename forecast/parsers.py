@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.laws import FLOP_PER_PARAM_TOKEN
+
 NOTABLE_MODEL_COLUMNS = ("system", "category", "date", "compute", "dataset_words")
 
 
@@ -26,7 +28,7 @@ def chinchilla_epoch(paths: list[Path]) -> pd.DataFrame:
             "family": "chinchilla",
             "run_id": [f"line{i + 2}" for i in range(len(raw))],
             "params": params,
-            "tokens": compute / (6 * params),
+            "tokens": compute / (FLOP_PER_PARAM_TOKEN * params),
             "compute": compute,
             "loss": raw["loss"].to_numpy(float),
             "loss_kind": "train:MassiveText",
@@ -85,7 +87,7 @@ def datablations(paths: list[Path]) -> pd.DataFrame:
             "params": decoded[:, 0],
             "tokens": decoded[:, 1],
             "unique_tokens": decoded[:, 2],
-            "compute": 6 * decoded[:, 0] * decoded[:, 1],
+            "compute": FLOP_PER_PARAM_TOKEN * decoded[:, 0] * decoded[:, 1],
             "loss": list(kept.values()),
             "loss_kind": "val:C4",
         }
@@ -113,7 +115,7 @@ def gadre_overtraining(paths: list[Path]) -> pd.DataFrame:
                     "params": float(hp["params"]),
                     "params_nonembedding": float(hp["params_no_embed"]),
                     "tokens": float(hp["tokens"]),
-                    "compute": 6.0 * hp["params"] * hp["tokens"],
+                    "compute": FLOP_PER_PARAM_TOKEN * hp["params"] * hp["tokens"],
                     "loss": float(result["loss"]),
                     "loss_kind": f"val:{_gadre_val_set(result['val_data'])}",
                 }
@@ -151,7 +153,7 @@ def gemstones(paths: list[Path]) -> pd.DataFrame:
             "run_id": [f"{n}@{t}" for n, t in zip(raw["run_name"], raw["tokens"])],
             "params": params,
             "tokens": tokens,
-            "compute": 6 * params * tokens,
+            "compute": FLOP_PER_PARAM_TOKEN * params * tokens,
             "loss": raw["final_loss"].to_numpy(float),
             "loss_kind": "train:final_loss",
         }
@@ -166,7 +168,7 @@ def llama3_isoflops(paths: list[Path]) -> pd.DataFrame:
         {
             "family": "llama3",
             "run_id": [f"line{i + 2}" for i in range(len(raw))],
-            "params": compute / (6 * tokens),
+            "params": compute / (FLOP_PER_PARAM_TOKEN * tokens),
             "tokens": tokens,
             "compute": compute,
             "loss": raw["validation_loss"].to_numpy(float),

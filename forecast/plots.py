@@ -18,6 +18,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from forecast.allocation import allocation_table
 from forecast.budgets import Budgets
 from forecast.fit import ScalingLawFit
+from forecast.predict import band, interval
+from models.laws import FLOP_PER_PARAM_TOKEN
 
 LOSS_LABEL = "loss (nats/token)"
 N_LABEL = "N, model size (parameters)"
@@ -81,7 +83,7 @@ def draw_isoflop(ax, fitted: ScalingLawFit, budgets: Budgets, *, level: float) -
     for group, compute in enumerate(budgets.compute):
         members = runs[budgets.labels == group]
         n = grid(members["params"].min(), members["params"].max(), pad_dex=0.15)
-        table = fitted.predict(n, compute / (6 * n), level=level)
+        table = fitted.predict(n, compute / (FLOP_PER_PARAM_TOKEN * n), level=level)
         _band(ax, n, table, colours[group], label=f"{compute:.2g} FLOP ({len(members)} runs)")
         ax.scatter(members["params"], members["loss"], color=colours[group], s=14, edgecolor="white", linewidth=0.3)
         if optimal is not None:
@@ -192,8 +194,7 @@ def posterior_plots(fitted: ScalingLawFit, references: list[tuple[str, pd.DataFr
         lo, hi = span.min(), span.max()
         bins = np.geomspace(lo, hi, 80) if log_scale else np.linspace(lo, hi, 80)
         ax.hist(values, bins=bins, density=True, histtype="stepfilled", color="0.6", label="posterior draws")
-        tail = (1 - level) / 2
-        q_lo, q_med, q_hi = np.quantile(values, [tail, 0.5, 1 - tail])
+        q_lo, q_med, q_hi = np.quantile(values, band(level))
         ax.axvline(q_med, color="black", linewidth=1.2, label="posterior median")
         ax.axvline(q_lo, color="black", linewidth=0.8, linestyle=":", label=f"posterior {level:.0%} interval")
         ax.axvline(q_hi, color="black", linewidth=0.8, linestyle=":")
@@ -249,8 +250,7 @@ def extrapolation_table(fitted: ScalingLawFit, *, level: float) -> pd.DataFrame:
     params, tokens = top["params"] * scale, top["tokens"] * scale
     table = fitted.predict(params, tokens, level=level)
     law = fitted.draws.loss(np.log(params), np.log(tokens))
-    tail = (1 - level) / 2
-    table["law_lo"], table["law_hi"] = np.quantile(law, [tail, 1 - tail], axis=1)
+    table["law_lo"], table["law_hi"] = interval(law, level, axis=1)
     return table.assign(decades=EXTRAPOLATION_DECADES)
 
 

@@ -52,12 +52,18 @@ class LawDraws:
                         self.nu.astype(dtype), self.departure)
 
 
-def interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed interval holding ``level`` of the mass."""
+def band(level: float) -> list[float]:
+    """Probabilities of the lower end, the median and the upper end of an equal-tailed ``level`` interval."""
     if not 0 < level < 1:
         raise ValueError(f"interval level must be between 0 and 1, got {level}")
     tail = (1 - level) / 2
-    lo, hi = np.quantile(values, [tail, 1 - tail], axis=axis)
+    return [tail, 0.5, 1 - tail]
+
+
+def interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed interval holding ``level`` of the mass."""
+    low, _, high = band(level)
+    lo, hi = np.quantile(values, [low, high], axis=axis)
     return lo, hi
 
 
@@ -99,8 +105,7 @@ def forecast_table(
     params, tokens = np.broadcast_arrays(np.atleast_1d(params), np.atleast_1d(tokens))
     if np.any(~np.isfinite(params) | (params <= 0)) or np.any(~np.isfinite(tokens) | (tokens <= 0)):
         raise ValueError("params and tokens must be positive and finite")
-    tail = (1 - level) / 2
-    probs = [tail, 0.5, 1 - tail]
+    probs = band(level)
     # With nu near 1 (the fits' heavy tails) a Student-t draw can be 1e5 scales out; capping the log noise at
     # +-50 keeps exp finite in float32 and moves nothing but the outermost draws, far from any reported quantile.
     log_noise = draws.sigma * np.random.default_rng(seed).standard_t(draws.nu)
@@ -122,7 +127,7 @@ def forecast_table(
         blocks = list(pool.map(block, range(0, params.size, BLOCK)))
     expected = np.concatenate([b[0] for b in blocks], axis=1).astype(float)
     observed = np.concatenate([b[1] for b in blocks], axis=1).astype(float)
-    compute = 6 * params * tokens
+    compute = FLOP_PER_PARAM_TOKEN * params * tokens
     return pd.DataFrame(
         {
             "params": params,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from forecast.predict import quantiles
+from forecast.predict import band, quantiles
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class Predictive:
 
     def interval(self, level: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Equal-tailed ``level`` interval of a new run's loss (nats/token) at each point."""
-        tail = (1 - level) / 2
-        lo, hi = quantiles(self.samples(seed), [tail, 1 - tail])
+        low, _, high = band(level)
+        lo, hi = quantiles(self.samples(seed), [low, high])
         return np.exp(lo), np.exp(hi)
 
     def median(self, seed: int = 0) -> np.ndarray:

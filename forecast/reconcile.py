@@ -27,7 +27,7 @@ import pandas as pd
 from forecast.compare import summarise
 from forecast.errors import InputError
 from forecast.fit import ScalingLawFit
-from models.laws import Frontier
+from models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def local_exponent(frontier: Frontier, sizes: EmbeddingSizes, compute: np.ndarra
     return {
         "params_total": total,
         "params_nonembedding": nonembedding,
-        "compute_nonembedding": 6 * np.exp(log_budget) * nonembedding / total,
+        "compute_nonembedding": FLOP_PER_PARAM_TOKEN * np.exp(log_budget) * nonembedding / total,
         "local_a": s * frontier.a / (1 + (s - 1) * frontier.a),
     }
 

@@ -4,7 +4,6 @@ Figures are embedded as base64 PNGs and the style sheet is inline, so the one
 file can be mailed or archived and opened offline.
 """
 
-import html
 import json
 from pathlib import Path
 
@@ -17,13 +16,13 @@ from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from forecast.fit import ScalingLawFit
 from forecast.budgets import Budgets, isoflop_budgets
-from forecast.files import GENERATOR_META, write_atomically
+from forecast.files import write_atomically
+from forecast.pages import escape, html_table, interval_text, number, page, section
 from forecast.plots import (
     Residuals,
     data_scatter,
     extrapolation_plot,
     extrapolation_table,
-    figure_png_base64,
     isoflop_curves,
     posterior_plots,
     residual_plots,
@@ -34,21 +33,6 @@ from forecast.plots import (
 FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llama 3 405B")
 BANNER_ID = "not-converged"
 SIZE_BINS = 6
-
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1150px; margin: 2em auto;
-       padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-img { max-width: 100%; display: block; margin: 0.6em 0; }
-.caption { color: #444; font-size: 0.9em; max-width: 60em; }
-.banner { background: #b00020; color: #fff; padding: 1em 1.2em; font-size: 1.1em; border-radius: 4px; }
-.banner ul { margin: 0.4em 0 0 0; }
-.warn { color: #b00020; font-weight: bold; }
-code { background: #f3f3f3; padding: 0 0.2em; }
-"""
 
 
 def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = 0.9) -> Path:
@@ -88,16 +72,6 @@ def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
     return page(f"Scaling-law fit: {fitted.attrs.get('law', '?')} on {fitted.attrs.get('dataset', '?')}", sections)
 
 
-def page(title: str, sections: list[str]) -> str:
-    """A self-contained HTML page of the (non-empty) ``sections``."""
-    return (
-        f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{GENERATOR_META}\n"
-        f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        + "\n".join(s for s in sections if s)
-        + "\n</body>\n</html>\n"
-    )
-
-
 def describe_selection(selection: dict) -> str:
     """A run selection (the fit's ``selection`` attribute, parsed) in words."""
     parts = []
@@ -116,14 +90,10 @@ def describe_selection(selection: dict) -> str:
     return "; ".join(parts) if parts else "all runs"
 
 
-def _e(value) -> str:
-    return html.escape(str(value))
-
-
 def _banner(diagnostics: Diagnostics) -> str:
     if diagnostics.converged:
         return ""
-    problems = "".join(f"<li>{_e(p)}</li>" for p in diagnostics.problems())
+    problems = "".join(f"<li>{escape(p)}</li>" for p in diagnostics.problems())
     return (
         f'<div class="banner" id="{BANNER_ID}"><strong>NOT CONVERGED: this posterior failed its convergence '
         "diagnostics.</strong> The numbers and figures below are not results; refit with more draws/tuning "
@@ -144,17 +114,17 @@ def _header(fitted: ScalingLawFit, runs: pd.DataFrame) -> str:
     sampler_text = ", ".join(f"{k} {v}" for k, v in sampler.items()) or "unknown"
     loss_kinds = ", ".join(sorted(runs["loss_kind"].unique()))
     rows = [
-        ("Fit", _e(fitted.describe())),
-        ("Law", f"<code>{_e(attrs.get('law_formula', '?'))}</code> ({_e(attrs.get('law', '?'))}); "
+        ("Fit", escape(fitted.describe())),
+        ("Law", f"<code>{escape(attrs.get('law_formula', '?'))}</code> ({escape(attrs.get('law', '?'))}); "
                 "N in parameters, D in tokens, L in nats/token"),
-        ("Dataset", _e(attrs.get("dataset", "?"))),
-        ("Dataset SHA-256", f"<code>{_e(attrs.get('dataset_sha256', '?'))}</code>"),
-        ("Runs fitted", f"{len(runs)} ({_e(selection)}); loss kind {_e(loss_kinds)}"),
+        ("Dataset", escape(attrs.get("dataset", "?"))),
+        ("Dataset SHA-256", f"<code>{escape(attrs.get('dataset_sha256', '?'))}</code>"),
+        ("Runs fitted", f"{len(runs)} ({escape(selection)}); loss kind {escape(loss_kinds)}"),
         ("Fitted range", _range_text(runs)),
-        ("Priors", f"<code>{_e(attrs.get('priors', '?'))}</code>"),
-        ("Sampler", f"nutpie; {_e(sampler_text)}"),
-        ("Seed", _e(attrs.get("seed", "?"))),
-        ("Package version", f"scaling-forecast {_e(attrs.get('package_version', '?'))}"),
+        ("Priors", f"<code>{escape(attrs.get('priors', '?'))}</code>"),
+        ("Sampler", f"nutpie; {escape(sampler_text)}"),
+        ("Seed", escape(attrs.get("seed", "?"))),
+        ("Package version", f"scaling-forecast {escape(attrs.get('package_version', '?'))}"),
     ]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<h1>Scaling-law fit report</h1>\n<h2>What was fitted</h2>\n<table>{body}</table>"
@@ -175,18 +145,10 @@ def _diagnostics_section(d: Diagnostics) -> str:
         ("chains × draws", f"{d.chains} × {d.draws}", ""),
     ]
     body = "".join(f'<tr><td>{a}</td><td class="num">{b}</td><td>{c}</td></tr>' for a, b, c in rows)
-    verdict = "yes: all thresholds met" if d.converged else "NO: " + _e("; ".join(d.problems()))
+    verdict = "yes: all thresholds met" if d.converged else "NO: " + escape("; ".join(d.problems()))
     return (
         "<h2>Diagnostics</h2>\n<table><tr><th>diagnostic (worst over free parameters)</th><th>value</th>"
         f"<th>threshold</th></tr>{body}</table>\n<p>Converged: <strong>{verdict}</strong>.</p>"
-    )
-
-
-def section(title: str, fig, caption: str) -> str:
-    image = figure_png_base64(fig)
-    return (
-        f"<h2>{_e(title)}</h2>\n<img alt=\"{_e(title)}\" src=\"data:image/png;base64,{image}\">\n"
-        f'<p class="caption">{caption}</p>'
     )
 
 
@@ -235,7 +197,7 @@ def _posterior_caption(fitted: ScalingLawFit, references: list[tuple[str, pd.Dat
     theirs = "; ".join(f"{label}: point (dashed) and, where published, its interval (shaded)" for label, _ in references)
     return (
         f"Histograms of all posterior draws (coefficients on log axes). Black: posterior median and equal-tailed "
-        f"{level:.0%} interval. Coloured: {_e(theirs) or 'no published fit of this law'}. Units: {_e(units)}."
+        f"{level:.0%} interval. Coloured: {escape(theirs) or 'no published fit of this law'}. Units: {escape(units)}."
     )
 
 
@@ -243,17 +205,17 @@ def _parameter_section(fitted: ScalingLawFit, references: list[tuple[str, pd.Dat
                        warning: str) -> str:
     header = (
         f"<tr><th>parameter</th><th>units</th><th>posterior median</th><th>{level:.0%} credible interval</th>"
-        + "".join(f"<th>{_e(label)}</th>" for label, _ in references) + "</tr>"
+        + "".join(f"<th>{escape(label)}</th>" for label, _ in references) + "</tr>"
     )
     rows = []
     for name, p in fitted.parameters(level).items():
         theirs = "".join(f'<td class="num">{_published_cell(name, table)}</td>' for _, table in references)
         rows.append(
-            f"<tr><td>{_e(name)}</td><td>{_e(p['units'])}</td><td class=\"num\">{number(p['median'])}</td>"
+            f"<tr><td>{escape(name)}</td><td>{escape(p['units'])}</td><td class=\"num\">{number(p['median'])}</td>"
             f"<td class=\"num\">[{number(p['lo'])}, {number(p['hi'])}]</td>{theirs}</tr>"
         )
     notes = "".join(
-        f"<li><strong>{_e(label)}</strong>: {_e(table['citation'].iloc[0])}. {_e(table['note'].iloc[0])}</li>"
+        f"<li><strong>{escape(label)}</strong>: {escape(table['citation'].iloc[0])}. {escape(table['note'].iloc[0])}</li>"
         for label, table in references
     )
     return (
@@ -276,19 +238,19 @@ def _pooling_section(fitted: ScalingLawFit) -> str:
     if fitted.attrs.get("kind") != "pooled":
         return ""
     population = fitted.population
-    shares = "".join(f"<tr><td>{_e(name)}</td><td class=\"num\">{share:.2f}</td></tr>"
+    shares = "".join(f"<tr><td>{escape(name)}</td><td class=\"num\">{share:.2f}</td></tr>"
                      for name, share in fitted.contraction().items())
     evidence = population["diagnostics"].get("extrapolation", {})
     slopes = "".join(
-        f"<tr><td>{_e(family)}</td><td class=\"num\">{row['runs']}</td><td class=\"num\">{row['max_decades']:.2f}</td>"
+        f"<tr><td>{escape(family)}</td><td class=\"num\">{row['runs']}</td><td class=\"num\">{row['max_decades']:.2f}</td>"
         f"<td class=\"num\">{row['median_signed_error_percent']:+.2f}</td>"
         f"<td class=\"num\">{100 * row['slope_median']:+.2f}</td></tr>"
         for family, row in evidence.get("families", {}).items())
     return (
         "<h2>Pooled with the registered run families</h2>\n"
         f"<p>These runs were fitted as one more family within the population of {len(population['families'])} "
-        f"registered families ({_e(', '.join(population['families']))}; population key "
-        f"<code>{_e(population['key'])}</code>, package {_e(population['package_version'])}). Their exponents, floor "
+        f"registered families ({escape(', '.join(population['families']))}; population key "
+        f"<code>{escape(population['key'])}</code>, package {escape(population['package_version'])}). Their exponents, floor "
         "share, split of the reducible loss and noise have the population's predictive distribution as prior; the loss "
         "level has a vague prior, since tokenizers and eval sets set it. Share of each constant's prior variance that "
         "the runs removed (1 - posterior/prior variance; 0 = all from the population):</p>"
@@ -325,7 +287,7 @@ def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
         f"as a percentage of the loss (100 x log(hi/lo)): a new run's {level:.0%} interval spans {at[0.0]:.1f}% at "
         f"the largest run, {at[1.0]:.1f}% one decade beyond and {at[3.0]:.1f}% three decades beyond. {why}"
     )
-    return section("How sure beyond the data", extrapolation_plot(table, level=level), _e(caption))
+    return section("How sure beyond the data", extrapolation_plot(table, level=level), escape(caption))
 
 
 def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
@@ -341,7 +303,7 @@ def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
     rows = []
     for model, row in zip(configs.index, table.itertuples()):
         rows.append(
-            f"<tr><td>{_e(model)}</td><td class=\"num\">{row.params:.3g}</td><td class=\"num\">{row.tokens:.3g}</td>"
+            f"<tr><td>{escape(model)}</td><td class=\"num\">{row.params:.3g}</td><td class=\"num\">{row.tokens:.3g}</td>"
             f"<td class=\"num\">{row.compute:.3g}</td><td class=\"num\">{row.loss_median:.3f}</td>"
             f"<td class=\"num\">[{row.loss_lo:.3f}, {row.loss_hi:.3f}]</td>"
             f"<td class=\"num\">[{row.observed_lo:.3f}, {row.observed_hi:.3f}]</td>"
@@ -362,7 +324,7 @@ def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
 
 def _allocation_section(fitted: ScalingLawFit, level: float, warning: str) -> str:
     if fitted.law.frontier_of is None:
-        return (f"<h2>Compute-optimal allocation</h2>\n<p>The {_e(fitted.law.name)} law depends on compute only, "
+        return (f"<h2>Compute-optimal allocation</h2>\n<p>The {escape(fitted.law.name)} law depends on compute only, "
                 "so it cannot say how to split a budget between N and D.</p>")
     budgets = (1e21, CHINCHILLA_BUDGET, 1e25)
     table = allocation_table(fitted.draws, budgets, level=level)
@@ -376,20 +338,6 @@ def _allocation_section(fitted: ScalingLawFit, level: float, warning: str) -> st
     )
 
 
-def interval_text(s: dict, fmt: str = ".3f") -> str:
-    """'median [lo, hi]' of a summary dict, or a dash when it is undefined."""
-    if s["median"] is None:
-        return "—"
-    return f"{s['median']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
-
-
-def html_table(header: list[str], rows: list[list[str]]) -> str:
-    """A table of already-formatted cells (numbers right-aligned)."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
 def _columns(row: dict, name: str, fmt: str) -> str:
     return interval_text({k: row[f"{name}_{k}"] for k in ("median", "lo", "hi")}, fmt)
 
@@ -399,7 +347,7 @@ def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:
     return html_table(
         [first_column, "C (FLOP)", "N_opt (parameters)", "D_opt (tokens)", "tokens per parameter",
          "expected loss at the optimum (nats/token)"],
-        [[_e(label), f"{r['compute']:.3g}", _columns(r, "params", ".3g"), _columns(r, "tokens", ".3g"),
+        [[escape(label), f"{r['compute']:.3g}", _columns(r, "params", ".3g"), _columns(r, "tokens", ".3g"),
           _columns(r, "tokens_per_param", ".1f"), _columns(r, "loss", ".3f")] for label, r in rows.items()],
     )
 
@@ -409,7 +357,7 @@ def overhead_html(rows: list[dict]) -> str:
     table = html_table(
         ["model", "N", "D", "C (FLOP)", "FLOP the optimum needs for the same loss", "compute overhead (x)",
          "N_opt at the same C", "loss above the optimum at the same C (nats/token)"],
-        [[_e(r["model"]), f"{r['params']:.3g}", f"{r['tokens']:.3g}", f"{r['compute']:.3g}",
+        [[escape(r["model"]), f"{r['params']:.3g}", f"{r['tokens']:.3g}", f"{r['compute']:.3g}",
           _columns(r, "optimal_compute", ".3g"), _columns(r, "overhead", ".2f"), _columns(r, "params_opt", ".3g"),
           _columns(r, "loss_gap", ".4f")] for r in rows],
     )
@@ -419,11 +367,3 @@ def overhead_html(rows: list[dict]) -> str:
         "compute and the loss gap there, each a posterior median with its equal-tailed interval. This is the law's "
         "verdict for that N and D on this data's loss scale; those models used other data and tokenizers.</p>"
     )
-
-
-def number(value: float) -> str:
-    """Four significant figures, without scientific notation for ordinary magnitudes."""
-    value = float(value)
-    if not np.isfinite(value):
-        return _e(value)
-    return f"{value:.4g}" if 1e-3 <= abs(value) < 1e5 else f"{value:.3e}"

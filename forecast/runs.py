@@ -86,7 +86,7 @@ def row_problems(row: dict[str, float]) -> list[str]:
         problems.append(f"params_nonembedding={row['params_nonembedding']:g} exceeds params={params:g}")
     compute = row.get("compute", math.nan)
     if not math.isnan(compute):
-        ratio = compute / (6 * params * tokens)
+        ratio = compute / (FLOP_PER_PARAM_TOKEN * params * tokens)
         if not 1 / COMPUTE_TOLERANCE <= ratio <= COMPUTE_TOLERANCE:
             problems.append(
                 f"compute={compute:g} is {ratio:.3g} x 6*params*tokens: mixed units? {UNIT_HINTS['compute']}"

@@ -75,7 +75,7 @@ class RunSelection:
                 "(registered datasets with it: gadre-overtraining, misfitting)"
             )
         params = kept["params_nonembedding"].astype(float)
-        return kept.assign(params=params, compute=6 * params * kept["tokens"])
+        return kept.assign(params=params, compute=FLOP_PER_PARAM_TOKEN * params * kept["tokens"])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import xarray as xr
 from forecast import cli
 from forecast.files import written_by_product
 from forecast.fit import ScalingLawFit
-from forecast.report import page
+from forecast.pages import page
 from forecast.runs import load
 from forecast.selection import RunSelection, SamplerSettings
 
