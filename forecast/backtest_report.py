@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest import LEVELS
-from forecast.files import write_atomically
 from forecast.plots import figure
-from forecast.pages import escape, html_table, page, section
+from forecast.pages import banner, escape, html_table, page, section, write_page
 
 METHOD_COLOURS = {"hierarchical": "tab:blue", "pooled": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
 
@@ -57,10 +56,9 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
     pooled_columns = ["method", "families", "n_test", "mape_median_over_families", "mape_runs", "bias_runs", "lpd"] + \
                      [f"coverage_{l:g}" for l in LEVELS] + [f"width_{l:g}" for l in LEVELS]
     unconverged = table[~table["converged"].astype(bool)]
-    warning = ("" if unconverged.empty else
-               '<div class="banner" id="not-converged"><strong>Some fits failed their diagnostics</strong>; their rows '
-               "are marked NO and are not results: " + escape("; ".join(f"{r.family} {r.method}: {r.problems}"
-                                                                  for r in unconverged.itertuples())) + "</div>")
+    warning = banner("Some fits failed their diagnostics", [f"{r.family} {r.method}: {r.problems}"
+                                                             for r in unconverged.itertuples()],
+                     "; their rows are marked NO and are not results:")
     body = [
         warning,
         "<h1>Backtest: forecasting the largest runs of each family</h1>",
@@ -83,4 +81,4 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
                 "Left: share of each family's held-out runs inside the method's 80% predictive interval (shaded: "
                 "70-90%). Right: median absolute percentage error of the predictive median (log axis)."),
     ]
-    return write_atomically(path, lambda tmp: tmp.write_text(page("Backtest", body), encoding="utf-8"))
+    return write_page(path, page("Backtest", body))

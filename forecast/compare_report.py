@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-from forecast.files import write_atomically
 from forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
 from forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from forecast.fit import ScalingLawFit
 from forecast.budgets import isoflop_budgets
-from forecast.pages import escape, html_table, interval_text, number, page, section
+from forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
 from forecast.report import allocation_html, describe_selection, overhead_html
 
 
@@ -15,7 +14,7 @@ def write_compare_report(result: dict, fits: dict[str, ScalingLawFit], path: str
                          nonembedding: ScalingLawFit | None = None) -> Path:
     """Write the comparison (:func:`forecast.compare.comparison`) as one self-contained HTML file."""
     text = render_compare_report(result, fits, nonembedding)
-    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_page(path, text)
 
 
 def render_compare_report(result: dict, fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:
@@ -51,12 +50,9 @@ def render_compare_report(result: dict, fits: dict[str, ScalingLawFit], nonembed
 
 def _banner(fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:
     checked = dict(fits) | ({"chinchilla, non-embedding N": nonembedding} if nonembedding else {})
-    bad = {n: f.diagnostics.problems() for n, f in checked.items() if not f.diagnostics.converged}
-    if not bad:
-        return ""
-    items = "".join(f"<li>{escape(n)}: {escape('; '.join(p))}</li>" for n, p in bad.items())
-    return (f'<div class="banner" id="not-converged"><strong>NOT CONVERGED: these fits failed their diagnostics; '
-            f"numbers that use them are not results.</strong><ul>{items}</ul></div>")
+    return banner("NOT CONVERGED: these fits failed their diagnostics; numbers that use them are not results.",
+                  [f"{n}: {'; '.join(f.diagnostics.problems())}" for n, f in checked.items()
+                   if not f.diagnostics.converged])
 
 
 def _header(result: dict) -> str:

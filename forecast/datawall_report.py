@@ -5,11 +5,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.files import write_atomically
 from forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
 from forecast.plots import figure
 from forecast.predict import band, quantiles
-from forecast.pages import escape, html_table, interval_text, page, section
+from forecast.pages import banner, escape, html_table, interval_text, page, section, write_page
 from models.datawall import log_stock
 
 CURVE_YEARS = np.linspace(2010, 2040, 121)
@@ -84,9 +83,9 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, 
                       sens_rows)
     stock, pub = result["stock_2024"], result["published"]
     v = pub["effective_stock"]
-    banner = "".join(f'<p style="color:#b00;font-weight:bold">WARNING: {escape(w)}</p>' for w in warnings)
     sections = [
-        banner + f"<p>{escape(description)}</p>"
+        banner("WARNING: numbers below rest on posteriors that failed their diagnostics", warnings)
+        + f"<p>{escape(description)}</p>"
         f"<p>Stock in 2024: unique usable tokens {interval_text(stock['quality_adjusted'], '.3g')}, with repetition "
         f"{interval_text(stock['effective'], '.3g')} ({stock['effective']['level']:.0%} intervals); Villalobos et al.: "
         f"{v['value']:.3g} [{v['low']:.3g}, {v['high']:.3g}] ({v['interval']:.0%}).</p>",
@@ -102,4 +101,4 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: dict, 
         "<h2>Sensitivity (mixture, 1x, repetition on)</h2>" + sens,
     ]
     text = page("Data wall: when training sets exhaust the stock of human text", sections)
-    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_page(path, text)

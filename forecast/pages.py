@@ -6,11 +6,14 @@ and opened offline; each carries the generator line by which the product recogni
 """
 
 import html
+from pathlib import Path
 
 import numpy as np
 
-from forecast.files import GENERATOR_META
+from forecast.files import GENERATOR_META, write_atomically
 from forecast.plots import figure_png_base64
+
+BANNER_ID = "not-converged"
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1150px; margin: 2em auto;
@@ -36,6 +39,20 @@ def page(title: str, sections: list[str]) -> str:
         + "\n".join(s for s in sections if s)
         + "\n</body>\n</html>\n"
     )
+
+
+def write_page(path: str | Path, text: str) -> Path:
+    """Write a page (from :func:`page`) to ``path`` atomically; the path written."""
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def banner(heading: str, problems: list[str], note: str = "") -> str:
+    """The red block that opens a page whose numbers rest on fits that failed their diagnostics: ``heading``
+    (bold), ``note`` (HTML) and one item per problem; empty when there are none."""
+    if not problems:
+        return ""
+    items = "".join(f"<li>{escape(p)}</li>" for p in problems)
+    return f'<div class="banner" id="{BANNER_ID}"><strong>{escape(heading)}</strong>{note}<ul>{items}</ul></div>'
 
 
 def escape(value) -> str:

@@ -16,8 +16,7 @@ from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from forecast.fit import ScalingLawFit
 from forecast.budgets import Budgets, isoflop_budgets
-from forecast.files import write_atomically
-from forecast.pages import escape, html_table, interval_text, number, page, section
+from forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
 from forecast.plots import (
     Residuals,
     data_scatter,
@@ -31,7 +30,6 @@ from forecast.plots import (
 )
 
 FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llama 3 405B")
-BANNER_ID = "not-converged"
 SIZE_BINS = 6
 
 
@@ -39,8 +37,7 @@ def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = 0.9)
     """Write one self-contained HTML report of ``fitted`` to ``path``; intervals hold ``level`` of the posterior."""
     if not 0 < level < 1:
         raise ValueError(f"interval level must be between 0 and 1, got {level}")
-    text = render_report(fitted, level=level)
-    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_page(path, render_report(fitted, level=level))
 
 
 def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
@@ -91,14 +88,9 @@ def describe_selection(selection: dict) -> str:
 
 
 def _banner(diagnostics: Diagnostics) -> str:
-    if diagnostics.converged:
-        return ""
-    problems = "".join(f"<li>{escape(p)}</li>" for p in diagnostics.problems())
-    return (
-        f'<div class="banner" id="{BANNER_ID}"><strong>NOT CONVERGED: this posterior failed its convergence '
-        "diagnostics.</strong> The numbers and figures below are not results; refit with more draws/tuning "
-        f"(or fix the model) before using them.<ul>{problems}</ul></div>"
-    )
+    return banner("NOT CONVERGED: this posterior failed its convergence diagnostics.", diagnostics.problems(),
+                  " The numbers and figures below are not results; refit with more draws/tuning (or fix the model) "
+                  "before using them.")
 
 
 def _not_results_note(diagnostics: Diagnostics) -> str:

@@ -11,7 +11,8 @@ from forecast import runs
 from forecast.fit import ScalingLawFit
 from forecast.selection import RunSelection, SamplerSettings
 from forecast.budgets import isoflop_budgets
-from forecast.report import BANNER_ID, FORECAST_MODELS, describe_selection, write_report
+from forecast.pages import BANNER_ID
+from forecast.report import FORECAST_MODELS, describe_selection, write_report
 
 FIGURES = 6  # data, IsoFLOP curves, size curves, residuals, posteriors, beyond the data
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
