@@ -14,7 +14,7 @@ from forecast.selection import LAW_NAMES, MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSe
 from forecast.console import EscapingStream, escape
 from forecast.errors import InputError
 from forecast.files import written_by_product
-from forecast.predict import interval
+from forecast.predict import beyond_oom, interval
 
 # Bounds of the sampler's flags: nutpie takes unsigned 32-bit seeds; more draws than this only fill memory.
 SEED = click.IntRange(0, 2**32 - 1)
@@ -458,7 +458,7 @@ def _extrapolation_note(fitted, budgets, params, tokens, k: float) -> None:
     """Warn when budgets or configurations lie outside the fitted runs' compute (above or below)."""
     low, high = fitted.runs["compute"].min(), fitted.runs["compute"].max()
     asked = np.asarray(list(budgets) + [k * p * t for p, t in zip(params, tokens)], float)
-    distance = np.maximum(np.log10(asked / high), np.log10(low / asked)).clip(min=0)
+    distance = beyond_oom(asked, fitted.runs["compute"].to_numpy())
     if (distance > 0).any():
         print(f"warning: {int((distance > 0).sum())} of the budgets/configurations lie outside the fitted runs' "
               f"compute ({low:.3g} to {high:.3g} FLOP), by up to {distance.max():.2f} orders of magnitude; the "

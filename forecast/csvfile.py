@@ -58,7 +58,8 @@ def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, .
         if len(fields) != len(header):
             problems.append(f"{path}:{line}: {len(fields)} fields, but the header has {len(header)}")
             continue
-        if not "".join(fields).isprintable() and (bad := next((c for c in "".join(fields) if unprintable(c)), None)):
+        joined = "".join(fields)
+        if not joined.isprintable() and (bad := next((c for c in joined if unprintable(c)), None)):
             problems.append(f"{path}:{line}: a cell holds the control character U+{ord(bad):04X}; remove it")
             continue
         lines.append(line)

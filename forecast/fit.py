@@ -27,7 +27,7 @@ from forecast.predict import LawDraws, forecast_table, interval
 from forecast.predictive import Predictive
 from forecast.savedfit import FIT_FORMAT, validate
 from forecast.selection import RunSelection, SamplerSettings
-from models.laws import FLOP_PER_PARAM_TOKEN
+from forecast.runs import compute_of
 from models.likelihood import DATA_VARS, NoisePriors
 
 
@@ -237,7 +237,7 @@ def _compiled(law: str, n_runs: int, priors: NoisePriors):
 
 def _runs_dataset(runs: pd.DataFrame) -> xr.Dataset:
     columns = ["family", "params", "tokens", "compute", "loss", "loss_kind"]
-    table = runs.assign(compute=runs["compute"].fillna(FLOP_PER_PARAM_TOKEN * runs["params"] * runs["tokens"]))
+    table = runs.assign(compute=compute_of(runs))
     return xr.Dataset(
         {c: ("run", table[c].to_numpy() if c in ("family", "loss_kind") else table[c].to_numpy(float)) for c in columns},
         coords={"run": table["run_id"].to_numpy(str)},

@@ -12,6 +12,7 @@ from forecast.diagnostics import Diagnostics, diagnose
 from forecast.families import CONFIGURATION
 from forecast.fit import sample
 from forecast.predictive import Predictive
+from forecast.runs import compute_of
 from forecast.selection import SamplerSettings
 from models.hierarchical import (BIN_DECADES, FAMILY_CONSTANTS, HierarchicalPriors, compute_bins, drift_correlation,
                                  hierarchical_model)
@@ -28,7 +29,7 @@ def configurations(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (family, N, D, U): seeds, mean and within sum of squares of log loss, compute (6ND where
     not given), the runs' ids."""
     table = runs.assign(unique_tokens=runs["unique_tokens"].fillna(runs["tokens"]), log_loss=np.log(runs["loss"]),
-                        compute=runs["compute"].fillna(FLOP_PER_PARAM_TOKEN * runs["params"] * runs["tokens"]))
+                        compute=compute_of(runs))
     grouped = table.groupby(CONFIGURATION, sort=False)
     out = grouped.agg(seeds=("log_loss", "size"), mean_log_loss=("log_loss", "mean"),
                       compute=("compute", "first"), run_ids=("run_id", lambda ids: ",".join(map(str, ids))))

@@ -29,7 +29,7 @@ from forecast.hierarchy import HierarchicalFit, configurations, departure
 from forecast.laws import LAWS
 from forecast.predict import LawDraws
 from forecast.predictive import Predictive
-from forecast.runs import dataset_digest
+from forecast.runs import compute_of, dataset_digest
 from forecast.savedfit import FIT_FORMAT
 from forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from models.hierarchical import (FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior, compute_bins,
@@ -149,10 +149,9 @@ def extrapolation_errors(runs: pd.DataFrame, population: Population, *, sampler:
     samples = fitted.predictive(test["params"], test["tokens"], test["unique_tokens"].fillna(test["tokens"]),
                                 seed=sampler.seed).samples(sampler.seed)
     low, median, high = np.quantile(samples, [0.158655, 0.5, 0.841345], axis=1)
-    compute = lambda t: t["compute"].fillna(FLOP_PER_PARAM_TOKEN * t["params"] * t["tokens"])  # noqa: E731
     return pd.DataFrame({
         "family": family, "error": np.log(test["loss"].to_numpy()) - median, "scale": (high - low) / 2,
-        "decades": np.log10(compute(test).to_numpy() / compute(train).max()),
+        "decades": np.log10(compute_of(test).to_numpy() / compute_of(train).max()),
         "converged": fitted.diagnostics.converged, "problems": "; ".join(fitted.diagnostics.problems()),
     })
 

@@ -82,7 +82,7 @@ def quantiles(values: np.ndarray, probs: list[float]) -> np.ndarray:
     return (ordered[..., below] * (1 - weight) + ordered[..., above] * weight).T
 
 
-def _beyond(query: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+def beyond_oom(query: np.ndarray, fitted: np.ndarray) -> np.ndarray:
     """Orders of magnitude outside [min, max] of the fitted values (0 inside)."""
     lq, lo, hi = np.log10(query), np.log10(fitted.min()), np.log10(fitted.max())
     return np.maximum(lq - hi, 0) + np.maximum(lo - lq, 0)
@@ -140,8 +140,8 @@ def forecast_table(
             "observed_lo": observed[0],
             "observed_hi": observed[2],
             "level": level,
-            "beyond_params_oom": _beyond(params, runs["params"].to_numpy()),
-            "beyond_tokens_oom": _beyond(tokens, runs["tokens"].to_numpy()),
-            "beyond_compute_oom": _beyond(compute, runs["compute"].to_numpy()),
+            "beyond_params_oom": beyond_oom(params, runs["params"].to_numpy()),
+            "beyond_tokens_oom": beyond_oom(tokens, runs["tokens"].to_numpy()),
+            "beyond_compute_oom": beyond_oom(compute, runs["compute"].to_numpy()),
         }
     )

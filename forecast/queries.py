@@ -49,33 +49,33 @@ def _paired(params, tokens, compute) -> tuple[np.ndarray, np.ndarray]:
     given, name = (tokens, "tokens") if tokens else (compute, "compute")
     if len(given) != len(params) and 1 not in (len(given), len(params)):
         raise InputError(f"{len(params)} --params values but {len(given)} --{name} values; give one each, or one of either")
-    n, other = np.broadcast_arrays(np.asarray(params, float), np.asarray(given, float))
-    for column, values in (("params", n), (name, other)):
-        for value in values:
-            if problem := runs.value_problem(column, float(value)):
-                raise InputError(f"--{problem}")
+    n, other = np.broadcast_arrays(_flag("params", params), _flag(name, given))
     if tokens:
         return n, other
     d = other / (FLOP_PER_PARAM_TOKEN * n)
     for i, value in enumerate(d):
-        if problem := derived_tokens_problem(n[i], other[i], value):
-            raise InputError(problem)
+        if problem := derived_tokens_problem(value):
+            raise InputError(f"--params {n[i]:g} with --compute {other[i]:g}: {problem}")
     return n, d
 
 
-def derived_tokens_problem(params: float, compute: float, tokens: float) -> str | None:
+def derived_tokens_problem(tokens: float) -> str | None:
     """Why D = C / (6N) derived from a query is implausible (the bounds a run file's tokens must meet), or None."""
     problem = runs.value_problem("tokens", float(tokens))
     if problem is None:
         return None
-    return (f"--params {params:g} with --compute {compute:g} gives D = C / (6N) = {tokens:.3g} tokens, which is "
-            f"implausible ({problem.split(': ')[0]}); check the units of both")
+    return f"D = C / (6N) = {tokens:.3g} tokens is implausible ({problem.split(': ')[0]}); check the units"
 
 
 def budgets(values: tuple[float, ...]) -> np.ndarray:
     """Compute budgets in FLOP from the command line, each within the bounds a run file's compute must meet."""
+    return _flag("compute", values)
+
+
+def _flag(column: str, values) -> np.ndarray:
+    """Values of a command-line flag named like ``column``, each within the bounds run files must meet."""
     for value in values:
-        if problem := runs.value_problem("compute", float(value)):
+        if problem := runs.value_problem(column, float(value)):
             raise InputError(f"--{problem}")
     return np.asarray(values, float)
 
@@ -105,9 +105,7 @@ def read_grid(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if other == "compute":
         for i in np.flatnonzero(_implausible("tokens", d)):
             if i not in reasons:
-                problem = runs.value_problem("tokens", float(d[i]))
-                reasons[i] = [f"D = compute / (6 params) = {d[i]:.3g} tokens is implausible "
-                              f"({problem.split(': ')[0]}); check the units"]
+                reasons[i] = [derived_tokens_problem(d[i])]
     problems += [f"{path}:{lines[i]}: {r}" for i in sorted(reasons) for r in reasons[i]]
     csvfile.refuse_if(path, problems, has_rows=bool(lines))
     return n, d

@@ -94,11 +94,15 @@ def row_problems(row: dict[str, float]) -> list[str]:
     return problems
 
 
+def compute_of(table: pd.DataFrame) -> pd.Series:
+    """Training FLOP of each run: its own where given, else C = 6ND (the convention every fit uses)."""
+    return table["compute"].fillna(FLOP_PER_PARAM_TOKEN * table["params"] * table["tokens"])
+
+
 def rising_loss(table: pd.DataFrame) -> str | None:
     """A warning when loss tends to rise with training compute across ``table``: no scaling law describes
     that, so the loss column (or its sign or units) is probably not what the law expects."""
-    compute = table["compute"].fillna(FLOP_PER_PARAM_TOKEN * table["params"] * table["tokens"])
-    rho = compute.rank().corr(table["loss"].rank())
+    rho = compute_of(table).rank().corr(table["loss"].rank())
     if not rho > 0:
         return None
     return (f"loss rises with training compute across these {len(table)} runs (rank correlation {rho:+.2f}); a "

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from forecast.errors import InputError
+from forecast.runs import compute_of
 from models.laws import FLOP_PER_PARAM_TOKEN
 
 # The laws forecast.laws defines, named here so the command line can list them without importing PyMC.
@@ -37,7 +38,7 @@ class RunSelection:
                 if unknown:
                     raise InputError(f"no runs with {column} {unknown}; available: {sorted(set(runs[column]))}")
                 kept = kept[kept[column].isin(wanted)]
-        compute = kept["compute"].fillna(FLOP_PER_PARAM_TOKEN * kept["params"] * kept["tokens"])
+        compute = compute_of(kept)
         if self.compute_min is not None:
             kept, compute = kept[compute >= self.compute_min], compute[compute >= self.compute_min]
         if self.compute_max is not None:

@@ -181,7 +181,7 @@ CASES = [
     (("predict", "fit.nc", "--params", "abc", "--tokens", "2e10"), 2, "'abc' is not a valid float"),
     (("predict", "fit.nc", "--model", "No Such Model"), 2, "unknown model"),
     (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--level", "1.5"), 2, "--level"),
-    (("predict", "fit.nc", "--grid", "grid_compute.csv"), 2, "grid_compute.csv:3: D = compute / (6 params)"),
+    (("predict", "fit.nc", "--grid", "grid_compute.csv"), 2, "grid_compute.csv:3: D = C / (6N) = 1.67e-06 tokens is implausible"),
     (("predict", "fit.nc", "--grid", "grid_text.csv"), 2, "grid_text.csv:3: params='7B' is not a number"),
     (("predict", "fit.nc", "--grid", "grid_both.csv"), 2, "exactly one of the columns"),
     (("predict", "fit.nc", "--grid", "grid_manybad.csv"), 2, "... and 28 more problems"),
