@@ -26,6 +26,7 @@ import pandas as pd
 from forecast.families import CONFIGURATION
 from forecast.parallel import run_jobs
 from forecast.predictive import Predictive
+from forecast.runs import compute_of
 from forecast.selection import SamplerSettings
 
 LEVELS = (0.5, 0.8, 0.95)
@@ -41,10 +42,11 @@ def split(runs: pd.DataFrame, holdout: float = HOLDOUT) -> tuple[pd.DataFrame, p
     """Per family, hold out the configurations with the largest compute (at least one), seeds together."""
     held = []
     for _, table in runs.groupby("family", sort=False):
-        configs = table.groupby(CONFIGURATION, dropna=False, sort=False)["compute"].max().sort_values()
+        compute = compute_of(table)  # a user's runs file may leave compute to 6ND
+        configs = compute.groupby([table[c] for c in CONFIGURATION], dropna=False, sort=False).max().sort_values()
         n_out = max(1, int(round(holdout * len(configs))))
         cutoff = configs.iloc[-n_out]
-        held.append(table.index[table["compute"] >= cutoff])
+        held.append(table.index[compute >= cutoff])
     test = runs.loc[np.concatenate(held)]
     return runs.drop(test.index), test
 
@@ -96,11 +98,11 @@ def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sample
 
 
 def _pooled_job(train: pd.DataFrame, test: pd.DataFrame, family: str, population, sampler: SamplerSettings,
-                label: str, stack: bool = False) -> list[dict]:
+                label: str) -> list[dict]:
     from forecast.pooled import PooledFit
 
     fitted = PooledFit.fit(train, source=family, source_sha256="-", population=population, sampler=sampler,
-                           progress=False, stack=stack)
+                           progress=False)
     predictive = fitted.predictive(test["params"], test["tokens"], test["unique_tokens"].fillna(test["tokens"]))
     return [{"family": family, "method": label, "n_train": len(train)}
             | scores(predictive, test["loss"].to_numpy()) | _converged(fitted.diagnostics)]
@@ -148,7 +150,7 @@ def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), *, 
                          few: int | None = LOFO_FEW,
                          sampler: SamplerSettings = SamplerSettings(), workers: int | None = None,
                          scheduler: str | None = None, gadre_eval: str | None = None,
-                         progress: bool | None = None, stack: bool = False) -> pd.DataFrame:
+                         progress: bool | None = None) -> pd.DataFrame:
     """The user's path on each family of ``runs`` (or each of ``families``) as if it were new: one row per
     (family, method).
 
@@ -156,8 +158,7 @@ def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), *, 
     ``fit --runs`` does), the family's runs below its top ``holdout`` of configurations by compute are
     the user's CSV, the rest are forecast. Methods: ``pooled`` (the default user fit), ``per_family``
     (the law fitted alone, ``--no-pool``) and ``baseline``; with ``few``, also ``pooled_few_<k>``: the
-    pooled fit from only the family's ``few`` smallest-compute runs (too few for the other two). With
-    ``stack``, the pooled fit is stacked with the lone fit (``PooledFit.fit(stack=True)``): ``pooled_stacked``.
+    pooled fit from only the family's ``few`` smallest-compute runs (too few for the other two).
     """
     from forecast.pooled import SAMPLER as POOLED_SAMPLER
     from forecast.pooled import load_population
@@ -170,8 +171,7 @@ def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), *, 
         population = load_population(others, gadre_eval=gadre_eval, progress=progress)
         own = runs[runs["family"] == family]
         train, test = split(own, holdout)
-        jobs.append(("pooled", train, test, family, population, pooled_sampler,
-                     "pooled_stacked" if stack else "pooled", stack))
+        jobs.append(("pooled", train, test, family, population, pooled_sampler, "pooled"))
         jobs.append(("per_family", train, test, family, sampler))
         jobs.append(("baseline", train, test, family, sampler.seed))
         if few:

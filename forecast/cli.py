@@ -173,7 +173,7 @@ def check_outputs(outputs: list[Path], inputs: list[Path | None], force: bool = 
 
 
 def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, pool: bool | None = False,
-                  tune: int | None = None, stack: bool = False):
+                  tune: int | None = None):
     """Load runs, apply the selection flags, fit ``law``: pooled with the registered families when
     ``pool`` (None: for a runs file and the chinchilla law), else alone. ``tune`` None: the kind's default."""
     if pool is None:
@@ -188,8 +188,6 @@ def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, poo
     if warning := runs.rising_loss(chosen):
         print(f"warning: {warning}", file=sys.stderr)
     if not pool:
-        if stack:
-            raise InputError("--stack mixes a pooled fit with the law fitted alone; it needs a pooled fit")
         sampler = sampler if tune is None else replace(sampler, tune=tune)
         return _fit_class().fit(table, source=source, source_sha256=digest, law=law, selection=selection,
                                 sampler=sampler)
@@ -198,13 +196,9 @@ def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, poo
     sampler = replace(SAMPLER, draws=sampler.draws, chains=sampler.chains, seed=sampler.seed,
                       tune=SAMPLER.tune if tune is None else tune)
     return PooledFit.fit(table, source=source, source_sha256=digest, population=load_population(),
-                         selection=selection, sampler=sampler, stack=stack)
+                         selection=selection, sampler=sampler)
 
 
-stack_option = click.option(
-    "--stack", is_flag=True,
-    help="Pooled fits with 16+ runs: mix in the law fitted alone, weighted by how well each forecast your top "
-         "quarter of runs by compute from the rest (off by default; see the README).")
 pool_option = click.option(
     "--pool/--no-pool", default=None,
     help="Fit your runs as one more family within the population of registered families (default for --runs "
@@ -251,15 +245,14 @@ def _warn_unconverged(diagnostics, allow: bool) -> None:
               help="Credible interval level for printed parameters.")
 @click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when diagnostics fail (results are still flagged).")
 @pool_option
-@stack_option
 @json_flag
 @force_option
-def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconverged, pool, stack, as_json,
+def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconverged, pool, as_json,
                 **selection) -> None:
     """Fit a scaling law (default: Chinchilla, L = E + A N^-alpha + B D^-beta) with PyMC + nutpie."""
     check_outputs([out], [selection["runs_file"]], force)
     sampler = SamplerSettings(draws=draws, chains=chains, seed=seed)
-    fitted = _fit_selected(selection, law, sampler, pool, tune, stack)
+    fitted = _fit_selected(selection, law, sampler, pool, tune)
     fitted.save(out)
     diagnostics = fitted.diagnostics
     _warn_unconverged(diagnostics, allow=True)
@@ -280,14 +273,14 @@ def _print_pooling(fitted) -> None:
     shares = fitted.contraction()
     print(f"  from your runs, not the population (1 - posterior/prior variance; 0 = all population): "
           + ", ".join(f"{name} {share:.2f}" for name, share in shares.items()))
-    stacking = fitted.stacking
-    if "lpd_pooled" in stacking:
-        print(f"  stacking: fitted to the runs below their top quarter by compute, the pooled fit scored a mean log "
-              f"predictive density of {stacking['lpd_pooled']:.2f} on the {stacking['held_out_runs']} runs above, "
-              f"the law fitted alone {stacking['lpd_alone']:.2f}; forecasts mix them with weights "
-              f"{stacking['weight']:.2f} / {1 - stacking['weight']:.2f}")
-    elif stacking["reason"] != "not stacked":
-        print(f"  stacking with the law fitted alone: {stacking['reason']}")
+    own, (prior_mean, prior_sd) = fitted.own_slope, fitted.own_slope["prior"]
+    text = (f"  extrapolation slope (the law's error per decade of compute beyond your largest run, % of the loss): "
+            f"population {100 * prior_mean:+.2f} (sd {100 * prior_sd:.2f})")
+    if "posterior" in own:
+        mean, sd = own["posterior"]
+        text += (f"; with your {own['held_out_runs']} runs of the top quarter by compute forecast from the other "
+                 f"{own['fitted_runs']}: {100 * mean:+.2f} (sd {100 * sd:.2f})")
+    print(f"{text}; {own['reason']}")
     if min(shares.values()) < 0.5:
         print("  note: some constants rest mostly on the population of registered families, so forecasts are "
               "wide; more runs, at more compute, narrow them")
@@ -306,7 +299,7 @@ def _fit_json(fitted, level: float) -> dict:
         "diagnostics": fitted.diagnostics.as_dict(),
         "kind": a.get("kind", "single"),
         "intervals": fitted.interval_note(),
-    } | ({"population": fitted.population, "from_runs_share": fitted.contraction(), "stacking": fitted.stacking}
+    } | ({"population": fitted.population, "from_runs_share": fitted.contraction(), "own_slope": fitted.own_slope}
          if hasattr(fitted, "contraction") else {})
 
 
@@ -578,8 +571,6 @@ def _print_comparison(result: dict) -> None:
               help="The user's path instead: each family in turn is new, the others are the population; its runs "
                    "below the top third by compute (and, with --few-shot K, its K smallest) forecast the rest with "
                    "the pooled fit, the law fitted alone and the baseline. --holdout defaults to 1/3 here.")
-@click.option("--stack", is_flag=True, help="With --leave-one-family-out: stack the pooled fits with the lone fit "
-                                            "(as fit --stack).")
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
 @click.option("--scheduler", help="A dask.distributed scheduler address (tcp://host:port) to run the fits on instead.")
 @click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
@@ -587,7 +578,7 @@ def _print_comparison(result: dict) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/backtest.html"), show_default=True)
 @json_flag
 @force_option
-def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, stack, workers, scheduler, draws,
+def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, workers, scheduler, draws,
                      seed, out, as_json) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
     from forecast import backtest as bt
@@ -603,11 +594,8 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
         # Every registered family forms the populations; --family chooses which are left out in turn.
         table = load_families(gadre_eval=gadre_eval)
         result = bt.leave_one_family_out(table, tuple(families), holdout=holdout, few=None if no_few_shot else (few_shot or (bt.LOFO_FEW,))[0],
-                                         sampler=sampler, workers=workers, scheduler=scheduler, gadre_eval=gadre_eval,
-                                         stack=stack)
+                                         sampler=sampler, workers=workers, scheduler=scheduler, gadre_eval=gadre_eval)
     else:
-        if stack:
-            raise InputError("--stack applies to --leave-one-family-out")
         holdout = holdout or bt.HOLDOUT
         table = load_families(tuple(families), gadre_eval=gadre_eval)
         result = bt.backtest(table, holdout=holdout, few_shot=() if no_few_shot else tuple(few_shot or bt.FEW_SHOT),

@@ -32,11 +32,11 @@ from forecast.predictive import Predictive
 from forecast.runs import compute_of, dataset_digest
 from forecast.savedfit import FIT_FORMAT
 from forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
-from models.hierarchical import (FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior, compute_bins,
-                                 extrapolation_model, family_model)
+from models.hierarchical import (EXTRAPOLATION_NU, FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior,
+                                 compute_bins, extrapolation_model, family_model)
 from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
 
-POOLED_FORMAT = 1  # the layout of a saved pooled fit; a file of another format is refused on load
+POOLED_FORMAT = 2  # the layout of a saved pooled fit (2: the family's own slope); another format is refused on load
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
 # drift process (every pooled fit in the leave-one-family-out backtest converged with these).
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95)
@@ -144,8 +144,8 @@ def extrapolation_errors(runs: pd.DataFrame, population: Population, *, sampler:
 
     family = runs["family"].iloc[0]
     train, test = split(runs, holdout)
-    fitted = PooledFit.fit(train, source=family, source_sha256="-", population=population, sampler=sampler,
-                           progress=False)
+    fitted = PooledFit._fit_pooled(train, source=family, source_sha256="-", population=population,
+                                   selection=RunSelection(), sampler=sampler, progress=False)
     samples = fitted.predictive(test["params"], test["tokens"], test["unique_tokens"].fillna(test["tokens"]),
                                 seed=sampler.seed).samples(sampler.seed)
     low, median, high = np.quantile(samples, [0.158655, 0.5, 0.841345], axis=1)
@@ -271,13 +271,11 @@ class PooledFit(ScalingLawFit):
     @classmethod
     def fit(cls, runs: pd.DataFrame, *, source: str, source_sha256: str, population: Population,
             selection: RunSelection = RunSelection(), sampler: SamplerSettings = SAMPLER,
-            progress: bool | None = None, stack: bool = False) -> "PooledFit":
+            progress: bool | None = None) -> "PooledFit":
         """Fit the selected ``runs`` (one family, at least 3 runs) under ``population``'s prior.
 
-        With ``stack`` and at least ``STACK_MIN_RUNS`` runs, the forecast is a mixture of this fit and the
-        law fitted alone, weighted by how well each forecast the runs' own top quarter by compute from the
-        rest (:func:`stack_alone`). Off by default: in the leave-one-family-out backtest that evidence, so
-        close to the fitted runs, favoured the lone fit where it then forecast the far runs worse.
+        With at least ``OWN_SLOPE_MIN_RUNS`` runs, the family's extrapolation slope is also updated by how
+        a fit of its runs below their top quarter of compute forecast that quarter (:func:`own_slope`).
         """
         chosen = selection.apply(runs, minimum=MIN_RUNS_POOLED)
         if chosen["family"].nunique() > 1:
@@ -285,8 +283,7 @@ class PooledFit(ScalingLawFit):
                              "choose one with --family")
         fitted = cls._fit_pooled(chosen, source=source, source_sha256=source_sha256, population=population,
                                  selection=selection, sampler=sampler, progress=progress)
-        if stack:
-            fitted = stack_alone(fitted, chosen, population, sampler)
+        fitted.idata.attrs["own_slope"] = json.dumps(own_slope(chosen, population, sampler))
         fitted.idata.attrs["diagnostics"] = json.dumps(fitted.diagnostics.as_dict())
         return fitted
 
@@ -321,7 +318,6 @@ class PooledFit(ScalingLawFit):
             sampler=json.dumps(asdict(sampler)),
             seed=sampler.seed,
             package_version=__version__,
-            stacking=json.dumps({"weight": 1.0, "reason": "not stacked"}),
             pooled_format=POOLED_FORMAT,
         )
         return cls(idata)
@@ -334,36 +330,12 @@ class PooledFit(ScalingLawFit):
             raise InputError(f"{path}: a pooled fit of format {written} (scaling-forecast "
                              f"{idata.attrs.get('package_version', '?')}); this version reads format {POOLED_FORMAT}: "
                              "fit the runs again")
-        missing = [name for name in ("priors", "population", "bin_log10_compute", "free_vars", "stacking")
+        missing = [name for name in ("priors", "population", "bin_log10_compute", "free_vars", "own_slope")
                    if name not in idata.attrs]
         missing += [name for name in ("drift_offset", "drift", "R_star_D") if name not in idata["posterior"].data_vars]
         if missing:
             raise InputError(f"{path}: not a complete pooled fit (missing {', '.join(missing)})")
         return cls(idata)
-
-    @functools.cached_property
-    def stacking(self) -> dict:
-        """The weight of the pooled fit in the forecast (1 - weight: the law fitted alone) and its evidence."""
-        return json.loads(self.attrs.get("stacking", '{"weight": 1.0}'))
-
-    @functools.cached_property
-    def alone(self) -> ScalingLawFit | None:
-        """The law fitted alone to the same runs, when the forecast mixes it in."""
-        if "alone" not in self.idata.children:
-            return None
-        tree = xr.DataTree.from_dict({"posterior": self.idata["alone/posterior"].to_dataset(),
-                                      "sample_stats": self.idata["alone/sample_stats"].to_dataset(),
-                                      "runs": self.idata["runs"].to_dataset()})
-        tree.attrs.update({k: v for k, v in self.attrs.items() if k not in ("kind", "free_vars", "stacking")},
-                          kind="single")
-        return ScalingLawFit(tree)
-
-    def _mixture(self, n_draws: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices of the pooled draws and of the lone fit's draws that make up the forecast's draws."""
-        weight = self.stacking["weight"] if self.alone is not None else 1.0
-        k = int(round(weight * n_draws))
-        return (np.linspace(0, n_draws - 1, k).round().astype(int),
-                np.linspace(0, n_draws - 1, n_draws - k).round().astype(int))
 
     @property
     def free_vars(self) -> tuple[str, ...]:
@@ -380,25 +352,35 @@ class PooledFit(ScalingLawFit):
         own = super().diagnostics
         problems = () if self.population["diagnostics"]["converged"] else tuple(
             f"population fit: {p}" for p in self.population["diagnostics"]["problems"])
-        if self.alone is not None and not self.alone.diagnostics.converged:
-            problems += tuple(f"the law fitted alone: {p}" for p in self.alone.diagnostics.problems())
         if not problems:
             return own
         return Flagged(**{k: getattr(own, k) for k in own.__dataclass_fields__}, other_problems=problems)
 
+    @functools.cached_property
+    def slope(self) -> tuple[float, float]:
+        """Mean and sd of this family's extrapolation slope (log loss per decade of compute beyond its largest
+        run): the population's, updated by the family's own evidence where :func:`own_slope` found some."""
+        own = self.own_slope
+        return tuple(own["posterior"]) if own.get("posterior") else tuple(json.loads(self.attrs["priors"])["extrapolation"])
+
+    @functools.cached_property
+    def own_slope(self) -> dict:
+        """What the family's own runs said about its extrapolation slope (:func:`own_slope`)."""
+        return json.loads(self.attrs.get("own_slope", "{}"))
+
     def interval_note(self) -> str:
         priors = json.loads(self.attrs["priors"])
-        (mean, sd), reach = priors["extrapolation"], priors.get("extrapolation_reach")
+        (mean, sd), reach = self.slope, priors.get("extrapolation_reach")
         limit = "" if reach is None else f", the average carried up to {reach:.1f} decades, as far as it was learned"
+        source = ("learned from the registered families and updated by this family's own top quarter of runs"
+                  if self.own_slope.get("posterior") else "learned from the registered families")
         return ("intervals hold the law's parameter uncertainty, its departure along compute and, beyond the largest "
-                f"fitted run, its extrapolation error learned from the registered families ({100 * mean:+.2f}% of the "
-                f"loss per decade of compute on average, spread {100 * sd:.2f}% per decade{limit})")
+                f"fitted run, its extrapolation error {source} ({100 * mean:+.2f}% of the loss per decade of compute "
+                f"on average, spread {100 * sd:.2f}% per decade{limit})")
 
     def describe(self) -> str:
-        text = (f"{super().describe()}, pooled with the population of {len(self.population['families'])} "
+        return (f"{super().describe()}, pooled with the population of {len(self.population['families'])} "
                 f"registered run families")
-        weight = self.stacking["weight"] if self.alone is not None else 1.0
-        return text if weight == 1.0 else f"{text} and stacked with the law fitted alone (weight {1 - weight:.2f})"
 
     def predictive(self, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
         """A new run's log loss at each (N, D), with D counted as Muennighoff's effective tokens when
@@ -409,12 +391,7 @@ class PooledFit(ScalingLawFit):
         log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
         log_u = np.minimum(np.log(np.asarray(unique_tokens, float)), log_d)
         r_star = self.idata["posterior"]["R_star_D"].to_numpy().reshape(-1)
-        mine, theirs = self._mixture(r_star.size)
-        # The lone fit has no repeated-data term: its draws count repeated tokens as fresh (R*_D infinite).
-        r_star = np.concatenate([r_star[mine], np.full(theirs.size, np.inf)])
-        log_d_eff = np.where(np.isfinite(r_star), effective_log_tokens(log_d[:, None], log_u[:, None],
-                                                                       np.where(np.isfinite(r_star), r_star, 1.0)),
-                             log_d[:, None])
+        log_d_eff = effective_log_tokens(log_d[:, None], log_u[:, None], r_star)
         mu = np.log(draws.law.loss(log_n[:, None], log_d_eff, draws.values))
         log10_compute = np.log10(FLOP_PER_PARAM_TOKEN) + (log_n + log_d) / np.log(10)
         return Predictive(mu + draws.departure(log10_compute, seed), draws.sigma, draws.nu)
@@ -435,7 +412,7 @@ class PooledFit(ScalingLawFit):
         sd = post["drift"].to_numpy().reshape(-1)
         bin_log10c = np.asarray(json.loads(self.attrs["bin_log10_compute"]))
         priors = json.loads(self.attrs["priors"])
-        length, (slope_mean, slope_sd) = priors["drift_length"], priors["extrapolation"]
+        length, (slope_mean, slope_sd) = priors["drift_length"], self.slope
         reach = priors.get("extrapolation_reach")  # absent from fits saved before it was learned: no limit
         top = np.log10(self.runs["compute"].max())
 
@@ -448,26 +425,12 @@ class PooledFit(ScalingLawFit):
             systematic = slope_mean * (beyond if reach is None else np.minimum(beyond, reach))
             return departure(offsets, bin_log10c, sd, length, log10c, seed) + systematic + beyond * spread
 
-        alone = self.alone
-        if alone is None:
-            return LawDraws(law_draws.law, law_draws.values, law_draws.sigma, law_draws.nu, total)
-        # The stacked mixture: a share of the pooled draws (with the departure) and of the lone fit's (without).
-        mine, theirs = self._mixture(sd.size)
-        other = alone.draws
-        pick = lambda a, b: np.concatenate([a[mine], b[theirs]])  # noqa: E731
-        values = {k: pick(v, other.values[k]) for k, v in law_draws.values.items()}
-
-        def mixed(log10c: np.ndarray, seed: int) -> np.ndarray:
-            out = total(log10c, seed)[:, mine]
-            return np.concatenate([out, np.zeros((out.shape[0], theirs.size), out.dtype)], axis=1)
-
-        return LawDraws(law_draws.law, values, pick(law_draws.sigma, other.sigma), pick(law_draws.nu, other.nu), mixed)
+        return LawDraws(law_draws.law, law_draws.values, law_draws.sigma, law_draws.nu, total)
 
 
 @dataclass(frozen=True)
 class Flagged(Diagnostics):
-    """Diagnostics of a pooled fit that rests on another fit (its population's, or the lone fit it mixes in)
-    which failed its own."""
+    """Diagnostics of a pooled fit whose population failed its own."""
 
     other_problems: tuple[str, ...] = ()
 
@@ -479,56 +442,49 @@ class Flagged(Diagnostics):
         return super().problems() + list(self.other_problems)
 
 
-STACK_MIN_RUNS = 16  # the lone fit on three quarters of them needs its 8 runs and some to spare
-STACK_HOLDOUT = 0.25  # the runs' own top quarter of configurations by compute is the held-out evidence
+OWN_SLOPE_MIN_RUNS = 12  # the fit below the top quarter keeps 9 runs, and the quarter holds 3 to learn from
+OWN_SLOPE_HOLDOUT = 0.25  # the runs' own top quarter of configurations by compute is the family's evidence
 
 
-def stacking_weight(pooled_lpd: np.ndarray, alone_lpd: np.ndarray) -> float:
-    """The weight w maximising the held-out log score sum log(w p_pooled + (1 - w) p_alone) (stacking,
-    Yao et al. 2018), from each run's log predictive density under either fit."""
-    from scipy.optimize import minimize_scalar
+def slope_posterior(prior: tuple[float, float], errors: pd.DataFrame, *, nu: float = EXTRAPOLATION_NU,
+                    points: int = 4001) -> tuple[float, float]:
+    """Mean and sd of one family's slope given its prior (mean, sd) and its own ``errors`` (columns
+    ``error``, ``decades``, ``scale`` as :func:`extrapolation_errors` gives them), under the likelihood of
+    ``extrapolation_model`` (error ~ Student-t(nu, slope x decades, scale)); exact on a grid of +-6 sd, since
+    the slope is one number."""
+    from scipy import stats
 
-    def loss(w: float) -> float:
-        return -float(np.logaddexp(np.log(w) + pooled_lpd, np.log1p(-w) + alone_lpd).sum())
+    mean, sd = prior
+    grid = np.linspace(mean - 6 * sd, mean + 6 * sd, points)
+    residual = (errors["error"].to_numpy() - grid[:, None] * errors["decades"].to_numpy()) / errors["scale"].to_numpy()
+    log_post = stats.norm.logpdf(grid, mean, sd) + stats.t.logpdf(residual, nu).sum(axis=1)
+    weight = np.exp(log_post - log_post.max())
+    weight /= weight.sum()
+    centre = float(weight @ grid)
+    return centre, float(np.sqrt(weight @ (grid - centre) ** 2))
 
-    return float(minimize_scalar(loss, bounds=(1e-9, 1 - 1e-9), method="bounded").x)
 
+def own_slope(chosen: pd.DataFrame, population: Population, sampler: SamplerSettings) -> dict:
+    """The family's extrapolation slope, updated by its own runs: fitted (pooled, without the learned slope)
+    below their top quarter of configurations by compute, the quarter's errors as a function of distance
+    update the population's slope for this family (:func:`slope_posterior`).
 
-def stack_alone(fitted: PooledFit, chosen: pd.DataFrame, population: Population,
-                sampler: SamplerSettings) -> PooledFit:
-    """Mix the law fitted alone into ``fitted``'s forecasts, weighted by held-out evidence from the runs.
-
-    Both are fitted to the runs below their top quarter of configurations by compute and score that
-    quarter (log predictive density per run); the stacking weight of the two predictives is then applied
-    to the fits on all runs. Skipped (weight 1) with fewer than ``STACK_MIN_RUNS`` runs, and when either
-    held-out lone fit misses its diagnostics (an unconverged posterior is no evidence).
+    The slope is a family's own random effect in ``extrapolation_model``; the population gives its prior,
+    and a family's own forecast errors are data about it. Skipped (the population's slope) with fewer than
+    ``OWN_SLOPE_MIN_RUNS`` runs, or when that fit misses its diagnostics (an unconverged posterior is no
+    evidence).
     """
-    from forecast.backtest import split
-
-    def record(**evidence) -> PooledFit:
-        fitted.idata.attrs["stacking"] = json.dumps(evidence)
-        return fitted
-
-    if len(chosen) < STACK_MIN_RUNS:
-        return record(weight=1.0, reason=f"fewer than {STACK_MIN_RUNS} runs: pooled only")
-    train, held = split(chosen, STACK_HOLDOUT)
-    args = {"source": fitted.attrs["dataset"], "source_sha256": fitted.attrs["dataset_sha256"]}
-    lone_sampler = replace(SamplerSettings(), seed=sampler.seed, draws=sampler.draws, chains=sampler.chains)
-    pooled_part = PooledFit._fit_pooled(train, population=population, selection=RunSelection(), sampler=sampler,
-                                        progress=False, **args)
-    alone_part = ScalingLawFit.fit(train, sampler=lone_sampler, progress=False, **args)
-    if not alone_part.diagnostics.converged:
-        return record(weight=1.0, reason="the law fitted alone to the lower three quarters did not converge: pooled only")
-    loss = held["loss"].to_numpy()
-    unique = held["unique_tokens"].fillna(held["tokens"])
-    pooled_lpd = pooled_part.predictive(held["params"], held["tokens"], unique).log_density(loss)
-    alone_lpd = alone_part.predictive(held["params"], held["tokens"]).log_density(loss)
-    weight = stacking_weight(pooled_lpd, alone_lpd)
-    evidence = {"weight": weight, "held_out_runs": int(len(held)), "fitted_runs": int(len(train)),
-                "lpd_pooled": float(pooled_lpd.mean()), "lpd_alone": float(alone_lpd.mean())}
-    if weight > 0.99:
-        return record(**evidence, reason="the held-out quarter preferred the pooled fit")
-    alone = ScalingLawFit.fit(chosen, sampler=lone_sampler, progress=False, **args)
-    fitted.idata["alone"] = xr.DataTree.from_dict({"posterior": alone.idata["posterior"].to_dataset(),
-                                                   "sample_stats": alone.idata["sample_stats"].to_dataset()})
-    return record(**evidence, reason="stacked by the log score of the runs' top quarter by compute")
+    prior = population.prior.extrapolation
+    record = {"prior": list(prior)}
+    if len(chosen) < OWN_SLOPE_MIN_RUNS or prior[1] <= 0:
+        return record | {"reason": f"fewer than {OWN_SLOPE_MIN_RUNS} runs: the population's slope"}
+    unlearned = replace(population, prior=replace(population.prior, extrapolation=(0.0, 0.0)))
+    errors = extrapolation_errors(chosen, unlearned, sampler=sampler, holdout=OWN_SLOPE_HOLDOUT)
+    evidence = {"held_out_runs": int(len(errors)), "fitted_runs": int(len(chosen) - len(errors)),
+                "max_decades": float(errors["decades"].max())}
+    if not errors["converged"].iloc[0]:
+        return record | evidence | {"reason": f"the fit below the top quarter missed its diagnostics "
+                                              f"({errors['problems'].iloc[0]}): the population's slope"}
+    return record | evidence | {"posterior": list(slope_posterior(prior, errors)),
+                                "reason": "updated by the runs' own top quarter by compute",
+                                "errors": errors[["error", "decades", "scale"]].to_dict("list")}

@@ -254,7 +254,20 @@ def _pooling_section(fitted: ScalingLawFit) -> str:
         "of these slopes is the extrapolation error every forecast beyond your largest run carries.</p>"
         "<table><tr><th>family</th><th>held-out runs</th><th>decades beyond, at most</th>"
         f"<th>median signed error (%)</th><th>slope (% per decade)</th></tr>{slopes}</table>"
+        f"<p>{escape(_own_slope_text(fitted.own_slope))}</p>"
     )
+
+
+def _own_slope_text(own: dict) -> str:
+    """The family's extrapolation slope: the population's, and what the family's own runs made of it."""
+    (mean, sd) = own["prior"]
+    text = f"This family's slope: the population's, {100 * mean:+.2f}% per decade (sd {100 * sd:.2f})"
+    if "posterior" not in own:
+        return f"{text}, used as it is ({own['reason']})."
+    new_mean, new_sd = own["posterior"]
+    return (f"{text}; fitted below their top quarter of compute, these runs forecast that quarter ({own['held_out_runs']} "
+            f"runs, up to {own['max_decades']:.2f} decades beyond), and those errors update it to {100 * new_mean:+.2f}% "
+            f"per decade (sd {100 * new_sd:.2f}), which the forecasts use.")
 
 
 def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
@@ -265,7 +278,8 @@ def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
         why = ("Beyond the data the expected loss also carries the law's departure along compute, whose size the "
                "registered families taught (it is known where this family has runs and fades towards that size "
                "beyond them), and the law's extrapolation error learned from them (a slope per decade beyond the "
-               "largest run, see above; its average is carried only as far as the errors it was learned from "
+               "largest run, see above: the population's, updated by this family's own top quarter of runs when it has "
+               "12 or more; its average is carried only as far as the errors it was learned from "
                "reached, its spread all the way), so the interval keeps widening after the parameter uncertainty "
                "alone (dashed) would.")
     else:

@@ -364,8 +364,11 @@ def family_model(
     return model
 
 
+EXTRAPOLATION_NU = 4.0  # the tails of forecast errors beyond the data: a few stray runs must not set a slope
+
+
 def extrapolation_model(error: np.ndarray, decades: np.ndarray, scale: np.ndarray, family: np.ndarray, *,
-                        families: list[str], slope_scale: float = 0.02, nu: float = 4.0) -> pm.Model:
+                        families: list[str], slope_scale: float = 0.02, nu: float = EXTRAPOLATION_NU) -> pm.Model:
     """How a law's forecasts err beyond the runs it was fitted to, as a function of distance, across families.
 
     Per held-out run: ``error`` = observed log loss minus the forecast's median, ``decades`` of compute

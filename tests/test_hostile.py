@@ -226,7 +226,6 @@ CASES = [
     (("report", "--fit", "fit.nc", "--runs", "runs.csv", "--out", "r.html"), 2, "not both"),
     (("compare", "--dataset", "chinchilla-epoch", "--reconcile", "--out", "c.html"), 2, "--reconcile needs"),
     (("compare", "--runs", "runs.csv", "--non-embedding", "--out", "c.html"), 2, "drop --non-embedding"),
-    (("backtest", "--stack", "--out", "b.html"), 2, "--stack applies to --leave-one-family-out"),
     (("backtest", "--out", "notours.html"), 2, "not written by scaling-forecast"),
     (("no-such-command",), 2, "No such command"),
     (("fit", "--no-such-flag"), 2, "No such option '--no-such-flag'"),

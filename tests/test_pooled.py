@@ -10,11 +10,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.families import load_families
 from forecast.fit import ScalingLawFit
-from forecast.pooled import PooledFit, load_population
+from forecast.pooled import POOLED_FORMAT, PooledFit, load_population, slope_posterior
 
 
 def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
@@ -94,8 +95,8 @@ def test_the_learned_bias_is_carried_only_as_far_as_it_was_learned(gemstones_fit
     folder, _, _ = gemstones_fit
     fitted = ScalingLawFit.load(folder / "fit.nc")
     priors = json.loads(fitted.attrs["priors"])
-    reach, (mean, sd) = priors["extrapolation_reach"], priors["extrapolation"]
-    assert 1.0 < reach < 5.0 and mean < 0 < sd  # learned from the registered families' top thirds
+    reach, (mean, sd) = priors["extrapolation_reach"], fitted.slope
+    assert 1.0 < reach < 5.0 and priors["extrapolation"][0] < 0 < sd  # learned from the registered families' top thirds
     top = np.log10(fitted.runs["compute"].max())
     beyond = np.array([0.5, reach, reach + 1.0, reach + 3.0])
     capped = fitted.draws.departure(top + beyond, 0)
@@ -105,6 +106,33 @@ def test_the_learned_bias_is_carried_only_as_far_as_it_was_learned(gemstones_fit
     # Same seed, same draws: the two differ by exactly the mean's share beyond the reach.
     expected = np.broadcast_to((mean * (beyond - np.minimum(beyond, reach)))[:, None], capped.shape)
     np.testing.assert_allclose(uncapped - capped, expected, atol=1e-12)
+
+
+@pytest.mark.needs_data
+def test_the_familys_own_top_quarter_updates_its_extrapolation_slope(gemstones_fit):
+    """60 runs: fitted below their top quarter, that quarter's errors update the population's slope."""
+    folder, _, result = gemstones_fit
+    fitted = ScalingLawFit.load(folder / "fit.nc")
+    own = fitted.own_slope
+    assert own["held_out_runs"] == 15 and own["fitted_runs"] == 45
+    assert fitted.slope == tuple(own["posterior"]) != tuple(own["prior"])
+    # Recomputed from the stored errors, and narrower than the population's slope: the runs are evidence.
+    errors = pd.DataFrame(own["errors"])
+    assert slope_posterior(tuple(own["prior"]), errors) == pytest.approx(fitted.slope, rel=1e-12)
+    assert fitted.slope[1] < own["prior"][1]
+    assert "updated by the runs' own top quarter by compute" in result.stdout
+
+
+def test_slope_posterior_is_the_conjugate_one_when_errors_are_gaussian():
+    """With nu -> infinity the Student-t likelihood is Gaussian and the slope's posterior has a closed form;
+    the grid of 4001 points over +-6 sd resolves mean and sd to far better than 1e-4."""
+    rng = np.random.default_rng(7)
+    errors = pd.DataFrame({"decades": rng.uniform(0, 1, 12), "scale": rng.uniform(0.005, 0.02, 12)})
+    errors["error"] = -0.02 * errors["decades"] + errors["scale"] * rng.standard_normal(12)
+    prior = (-0.012, 0.015)
+    precision = 1 / prior[1] ** 2 + (errors["decades"] ** 2 / errors["scale"] ** 2).sum()
+    mean = (prior[0] / prior[1] ** 2 + (errors["decades"] * errors["error"] / errors["scale"] ** 2).sum()) / precision
+    assert slope_posterior(prior, errors, nu=1e12) == pytest.approx((mean, precision**-0.5), rel=1e-4)
 
 
 @pytest.mark.needs_data
@@ -177,4 +205,4 @@ def test_a_pooled_file_of_another_format_is_refused_with_one_line(gemstones_fit,
     result = _cli(population_cache, "predict", str(tmp_path / "old.nc"), "--params", "1e9", "--tokens", "2e10")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: {tmp_path / 'old.nc'}: a pooled fit of format 0") and "this version reads format 1" in line
+    assert line.startswith(f"error: {tmp_path / 'old.nc'}: a pooled fit of format 0") and f"this version reads format {POOLED_FORMAT}" in line

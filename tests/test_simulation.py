@@ -126,8 +126,7 @@ def test_pooled_forecasts_of_smoothly_departing_families_are_calibrated(populati
                                   after=2)
         runs = _family(rng, f"new{seed}", budgets, _constants(rng), departure)
         train, test = runs[runs["budget"] <= 2], runs[runs["budget"] > 2]
-        fitted = PooledFit.fit(train, source="simulated", source_sha256="-", population=population, progress=False,
-                               stack=False)  # the pooled model itself is under test
+        fitted = PooledFit.fit(train, source="simulated", source_sha256="-", population=population, progress=False)
         assert fitted.diagnostics.converged, fitted.diagnostics.problems()
         lo, hi = fitted.predictive(test["params"], test["tokens"]).interval(0.8)
         loss = test["loss"].to_numpy()
