@@ -1,5 +1,5 @@
 # The two set-up commands of the README. Both create .venv on first use.
-.PHONY: run test setup
+.PHONY: run test test-fast setup
 
 RESULTS ?= results
 # Published configurations (data/published/model_configs.csv) forecast by the main job.
@@ -24,4 +24,10 @@ run: setup
 	.venv/bin/scaling-forecast datawall --fit $(RESULTS)/report.nc --out $(RESULTS)/datawall.html
 
 test: setup
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
+
+# About a minute: lint, and the tests that need neither the data mirror nor the slow simulations.
+test-fast: setup
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -m "not slow and not needs_data"

@@ -6,10 +6,10 @@ Setup (not timed): the Chinchilla and Kaplan laws fitted once in process on
 chinchilla-epoch with the 5 highest-loss runs dropped (4000 posterior draws each).
 
 Measures, each as the median of --repeats runs, for each law:
-- ``table``: `forecast.allocation.allocation_table(draws, compute, level=0.9)`
+- ``table``: `scaling_forecast.allocation.allocation_table(draws, compute, level=0.9)`
   at 1000 budgets from 1e18 to 1e27 FLOP x 4000 draws (medians and 90%
   intervals of N_opt, D_opt, tokens per parameter and loss);
-- ``optimum``: `forecast.allocation.optimum(draws.frontier(), compute)` alone
+- ``optimum``: `scaling_forecast.allocation.optimum(draws.frontier(), compute)` alone
   (per-draw arrays, no quantiles);
 - ``baseline``: what a user would otherwise write, per draw and per budget
   `scipy.optimize.minimize_scalar(method="bounded")` of the law's loss over
@@ -26,13 +26,13 @@ import time
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-
-from forecast import runs
-from forecast.allocation import allocation_table, optimum
-from forecast.fit import ScalingLawFit
-from forecast.selection import RunSelection
-from models.compute import FLOP_PER_PARAM_TOKEN
 from timing import repeat_times
+
+from scaling_forecast import runs
+from scaling_forecast.allocation import allocation_table, optimum
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.models.compute import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.selection import RunSelection
 
 COMPUTE = np.geomspace(1e18, 1e27, 1000)
 LOG_N_BOUNDS = (np.log(1e6), np.log(1e15))
@@ -45,7 +45,7 @@ def numerical_optimum(draws, compute: np.ndarray, draw_index: np.ndarray) -> np.
         values = {k: v[i] for k, v in draws.values.items()}
         for b, c in enumerate(compute):
             log_budget = np.log(c / FLOP_PER_PARAM_TOKEN)
-            result = minimize_scalar(lambda log_n: draws.law.loss(log_n, log_budget - log_n, values),
+            result = minimize_scalar(lambda log_n, lb=log_budget, v=values: draws.law.loss(log_n, lb - log_n, v),
                                      bounds=LOG_N_BOUNDS, method="bounded", options={"xatol": 1e-9})
             out[b, j] = np.exp(result.x)
     return out
@@ -75,14 +75,15 @@ def main() -> None:
         print(f"{law}: fitted in {time.perf_counter() - start:.1f} s (setup, not timed), {n_draws} draws")
 
         allocation_table(draws, COMPUTE, level=0.9)  # warm-up, not timed
-        table_times = repeat_times(lambda: allocation_table(draws, COMPUTE, level=0.9), args.repeats)
-        optimum_times = repeat_times(lambda: optimum(draws.frontier(), COMPUTE), args.repeats)
+        table_times = repeat_times(lambda d=draws: allocation_table(d, COMPUTE, level=0.9), args.repeats)
+        optimum_times = repeat_times(lambda d=draws: optimum(d.frontier(), COMPUTE), args.repeats)
 
         draw_index = np.linspace(0, n_draws - 1, args.draws).round().astype(int)
         budget_index = np.linspace(0, len(COMPUTE) - 1, args.budgets).round().astype(int)
         subset = COMPUTE[budget_index]
         numerical = []
-        baseline_times = repeat_times(lambda: numerical.append(numerical_optimum(draws, subset, draw_index)), args.repeats)
+        baseline_times = repeat_times(lambda d=draws, s=subset, i=draw_index, out=numerical:
+                                      out.append(numerical_optimum(d, s, i)), args.repeats)
         closed = optimum(draws.frontier(), subset)["params"][:, draw_index]
         inside = (closed > 1e6) & (closed < 1e15)
         rel = np.abs(numerical[-1] - closed) / closed

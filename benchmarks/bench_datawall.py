@@ -26,14 +26,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
-from forecast import datawall as dw
-from models.datawall import BASE_YEAR
 from timing import repeat_times
+
+from scaling_forecast import datawall as dw
+from scaling_forecast.models.datawall import BASE_YEAR
 
 
 def command(*args: str) -> None:
-    run = subprocess.run([sys.executable, "-m", "forecast", "datawall", *args], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "scaling_forecast", "datawall", *args], capture_output=True, text=True)
     if run.returncode != 0:
         raise SystemExit(run.stderr)
 
@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         fit = Path(tmp, "chinchilla.nc")
-        subprocess.run([sys.executable, "-m", "forecast", "fit", "--dataset", "chinchilla-epoch",
+        subprocess.run([sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "chinchilla-epoch",
                         "--drop-highest-loss", "5", "--out", str(fit)], check=True, capture_output=True)
         out = str(Path(tmp, "wall.html"))
         with_fit = repeat_times(lambda: command("--fit", str(fit), "--out", out, "--json"), args.repeats)

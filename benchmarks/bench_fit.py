@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 BASELINE = """
-from forecast import runs
-from forecast.baseline import baseline_fit
-from forecast.selection import RunSelection
+from scaling_forecast import runs
+from scaling_forecast.baseline import baseline_fit
+from scaling_forecast.selection import RunSelection
 table = RunSelection(drop_highest_loss=5).apply(runs.load("chinchilla-epoch"))
 baseline_fit(table["params"].to_numpy(), table["tokens"].to_numpy(), table["loss"].to_numpy(), n_boot=4000, seed=0, n_jobs=2)
 """
@@ -43,12 +43,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     repeats = parser.parse_args().repeats
     out = Path(tempfile.mkdtemp()) / "fit.nc"
-    fit_cmd = [sys.executable, "-m", "forecast", "fit", "--dataset", "chinchilla-epoch", "--drop-highest-loss", "5", "--out", str(out)]
+    fit_cmd = [sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "chinchilla-epoch", "--drop-highest-loss", "5", "--out", str(out)]
     results = {
         "fit": [timed(fit_cmd) for _ in range(repeats)],
         "baseline": [timed([sys.executable, "-c", BASELINE]) for _ in range(repeats)],
     }
-    from forecast.fit import ScalingLawFit
+    from scaling_forecast.fit import ScalingLawFit
 
     fitted = ScalingLawFit.load(out)
     n, d = np.logspace(8, 12, 10_000), np.logspace(9, 13, 10_000)

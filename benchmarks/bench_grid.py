@@ -11,7 +11,6 @@ floor of any answer given in a new process. Peak memory is the largest resident 
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     fit = folder / "fit.nc"
-    subprocess.run([sys.executable, "-m", "forecast", "fit", "--dataset", "chinchilla-epoch", "--drop-highest-loss",
+    subprocess.run([sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "chinchilla-epoch", "--drop-highest-loss",
                     "5", "--out", str(fit)], check=True, capture_output=True)
     rng = np.random.default_rng(0)
     print(f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; medians of {args.repeats} runs, each a new process")
@@ -52,7 +51,7 @@ def main() -> None:
         grid = folder / f"grid{rows}.csv"
         pd.DataFrame({"params": n, "tokens": n * 10 ** rng.uniform(0.5, 2.5, rows)}).to_csv(grid, index=False,
                                                                                            float_format="%.6g")
-        runs = [measured([sys.executable, "-m", "forecast", "predict", str(fit), "--grid", str(grid)])
+        runs = [measured([sys.executable, "-m", "scaling_forecast", "predict", str(fit), "--grid", str(grid)])
                 for _ in range(args.repeats)]
         seconds = statistics.median(t for t, _ in runs)
         print(f"  predict --grid, {rows:>9,} rows     {seconds:7.2f} s  {max(m for _, m in runs):7.0f} MB peak  "

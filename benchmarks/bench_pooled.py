@@ -33,12 +33,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cold", type=int, default=1, help="runs with an empty population cache (minutes each)")
     args = parser.parse_args()
-    from forecast.families import load_families
+    from scaling_forecast.families import load_families
 
     folder = Path(tempfile.mkdtemp())
     runs = load_families(("gemstones",)).nsmallest(60, "compute")
     runs[["params", "tokens", "loss"]].to_csv(folder / "runs.csv", index=False)
-    fit = [sys.executable, "-m", "forecast", "fit", "--runs", str(folder / "runs.csv"), "--out", str(folder / "fit.nc")]
+    fit = [sys.executable, "-m", "scaling_forecast", "fit", "--runs", str(folder / "runs.csv"), "--out", str(folder / "fit.nc")]
     warm_cache = folder / "cache"
     results = {"pooled, cold": [timed(fit, folder / f"cold{i}") for i in range(args.cold)]}
     timed(fit, warm_cache)  # fills the cache the warm runs read

@@ -1,3 +1,3 @@
-from forecast.cli import main
+from scaling_forecast.cli import main
 
 main()

@@ -1,7 +1,7 @@
 """Compute-optimal allocation with uncertainty: per posterior draw, vectorised over budgets.
 
 For a budget of C FLOP (C = k N D, k = 6 by default) each draw's optimum is
-exact (``models.laws`` frontiers), so the posterior of N_opt, D_opt, tokens
+exact (``scaling_forecast.models.laws`` frontiers), so the posterior of N_opt, D_opt, tokens
 per parameter and the loss reached is one array operation over
 (budgets x draws). The same frontier answers "how far from optimal is this
 run": the compute the optimal split would need to reach the run's loss.
@@ -10,8 +10,8 @@ run": the compute the optimal split would need to reach the run's loss.
 import numpy as np
 import pandas as pd
 
-from forecast.predict import LawDraws, band, quantiles
-from models.laws import FLOP_PER_PARAM_TOKEN, Frontier
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
+from scaling_forecast.predict import LawDraws, band, quantiles
 
 QUANTITIES = {
     "params": "N_opt, parameters",

@@ -13,9 +13,9 @@ out. Three methods forecast them from the same training runs:
 Few-shot: a family keeps only its k smallest-compute runs, the other families
 keep all theirs, and the hierarchical fit forecasts the family's held-out runs.
 
-Every fit is an independent job (``forecast.parallel.run_jobs``: local
+Every fit is an independent job (``scaling_forecast.parallel.run_jobs``: local
 processes, or a dask cluster). Scores are computed on the log-loss scale
-the same way for every method (``forecast.predictive.Predictive``).
+the same way for every method (``scaling_forecast.predictive.Predictive``).
 """
 
 from dataclasses import replace
@@ -23,11 +23,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from forecast.families import CONFIGURATION
-from forecast.parallel import run_jobs
-from forecast.predictive import Predictive
-from forecast.runs import compute_of
-from forecast.selection import SamplerSettings
+from scaling_forecast.families import CONFIGURATION
+from scaling_forecast.parallel import run_jobs
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.runs import compute_of
+from scaling_forecast.selection import SamplerSettings
 
 LEVELS = (0.5, 0.8, 0.95)
 HOLDOUT = 0.2
@@ -74,7 +74,7 @@ def scores(predictive: Predictive, loss: np.ndarray, *, seed: int = 0) -> dict:
 
 def _hierarchical_job(train: pd.DataFrame, test: pd.DataFrame, families: list[str], sampler: SamplerSettings,
                       label: str) -> list[dict]:
-    from forecast.hierarchy import SAMPLER, HierarchicalFit
+    from scaling_forecast.hierarchy import SAMPLER, HierarchicalFit
 
     settings = replace(sampler, tune=SAMPLER.tune, target_accept=SAMPLER.target_accept, maxdepth=SAMPLER.maxdepth)
     fitted = HierarchicalFit.fit(train, sampler=settings, progress=False)
@@ -89,7 +89,7 @@ def _hierarchical_job(train: pd.DataFrame, test: pd.DataFrame, families: list[st
 
 def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sampler: SamplerSettings,
                     label: str = "per_family") -> list[dict]:
-    from forecast.fit import ScalingLawFit
+    from scaling_forecast.fit import ScalingLawFit
 
     fitted = ScalingLawFit.fit(train, source=family, source_sha256="-", sampler=sampler, progress=False)
     return [{"family": family, "method": label, "n_train": len(train)}
@@ -99,7 +99,7 @@ def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sample
 
 def _pooled_job(train: pd.DataFrame, test: pd.DataFrame, family: str, population, sampler: SamplerSettings,
                 label: str) -> list[dict]:
-    from forecast.pooled import PooledFit
+    from scaling_forecast.pooled import PooledFit
 
     fitted = PooledFit.fit(train, source=family, source_sha256="-", population=population, sampler=sampler,
                            progress=False)
@@ -109,7 +109,7 @@ def _pooled_job(train: pd.DataFrame, test: pd.DataFrame, family: str, population
 
 
 def _baseline_job(train: pd.DataFrame, test: pd.DataFrame, family: str, seed: int) -> list[dict]:
-    from forecast.baseline import BaselineFit
+    from scaling_forecast.baseline import BaselineFit
 
     fitted = BaselineFit.fit(train, n_boot=BOOTSTRAP, seed=seed)
     return [{"family": family, "method": "baseline", "n_train": len(train)}
@@ -160,8 +160,8 @@ def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), *, 
     (the law fitted alone, ``--no-pool``) and ``baseline``; with ``few``, also ``pooled_few_<k>``: the
     pooled fit from only the family's ``few`` smallest-compute runs (too few for the other two).
     """
-    from forecast.pooled import SAMPLER as POOLED_SAMPLER
-    from forecast.pooled import load_population
+    from scaling_forecast.pooled import SAMPLER as POOLED_SAMPLER
+    from scaling_forecast.pooled import load_population
 
     pooled_sampler = replace(POOLED_SAMPLER, draws=sampler.draws, seed=sampler.seed)
     every = list(dict.fromkeys(runs["family"]))

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.backtest import LEVELS
-from forecast.plots import figure
-from forecast.pages import banner, escape, html_table, page, section, write_page
+from scaling_forecast.backtest import LEVELS
+from scaling_forecast.pages import banner, escape, html_table, page, section, write_page
+from scaling_forecast.plots import figure
 
 METHOD_COLOURS = {"hierarchical": "tab:blue", "pooled": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
 
@@ -40,11 +40,11 @@ def score_figure(table: pd.DataFrame):
 def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str | Path, *, holdout: float,
                           lofo: bool = False) -> Path:
     """Write the backtest page; every number says its unit and level."""
-    columns = ["family", "method", "n_train", "n_test", "mape", "bias", "lpd"] + [f"coverage_{l:g}" for l in LEVELS] + \
-              [f"width_{l:g}" for l in LEVELS] + ["converged"]
+    columns = ["family", "method", "n_train", "n_test", "mape", "bias", "lpd"] + [f"coverage_{level:g}" for level in LEVELS] + \
+              [f"width_{level:g}" for level in LEVELS] + ["converged"]
     header = ["family", "method", "training runs", "held-out runs", "median abs. % error",
               "median signed % error (forecast - actual)", "mean lpd (log loss)"] + \
-             [f"{l:.0%} coverage" for l in LEVELS] + [f"{l:.0%} width (nats/token)" for l in LEVELS] + ["converged"]
+             [f"{level:.0%} coverage" for level in LEVELS] + [f"{level:.0%} width (nats/token)" for level in LEVELS] + ["converged"]
 
     def cells(row) -> list[str]:
         out = []
@@ -54,7 +54,7 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
         return out
 
     pooled_columns = ["method", "families", "n_test", "mape_median_over_families", "mape_runs", "bias_runs", "lpd"] + \
-                     [f"coverage_{l:g}" for l in LEVELS] + [f"width_{l:g}" for l in LEVELS]
+                     [f"coverage_{level:g}" for level in LEVELS] + [f"width_{level:g}" for level in LEVELS]
     unconverged = table[~table["converged"].astype(bool)]
     warning = banner("Some fits failed their diagnostics", [f"{r.family} {r.method}: {r.problems}"
                                                              for r in unconverged.itertuples()],

@@ -1,7 +1,7 @@
 """Point-estimate baseline: Hoffmann et al. (2022) Approach 3 as re-run by Besiroglu et al. (2024).
 
 The Bayesian fit is compared against this. It fits L = E + A N^-alpha + B D^-beta
-(``models.laws.chinchilla_loss``) by minimising the Huber loss of log-loss
+(``scaling_forecast.models.laws.chinchilla_loss``) by minimising the Huber loss of log-loss
 residuals, and gets intervals by refitting bootstrap resamples of the runs.
 
 What Besiroglu et al. did (``data_analysis.ipynb`` in the GitHub repository
@@ -68,9 +68,9 @@ import pandas as pd
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
-from forecast.errors import InputError
-from forecast.predictive import Predictive
-from models.laws import chinchilla_loss
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.laws import chinchilla_loss
+from scaling_forecast.predictive import Predictive
 
 # Parameter vector order used throughout: the argument order of chinchilla_loss.
 PARAMETERS = ("log_e", "log_a", "log_b", "alpha", "beta")

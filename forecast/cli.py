@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from forecast import __version__, queries, registry, runs, summary
-from forecast.selection import LAW_NAMES, MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
-from forecast.console import EscapingStream, escape
-from forecast.errors import InputError
-from forecast.files import written_by_product
-from forecast.predict import beyond_oom, interval
+from scaling_forecast import __version__, queries, registry, runs, summary
+from scaling_forecast.console import EscapingStream, escape
+from scaling_forecast.errors import InputError
+from scaling_forecast.files import written_by_product
+from scaling_forecast.predict import beyond_oom, interval
+from scaling_forecast.selection import LAW_NAMES, MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
 
 # Bounds of the sampler's flags: nutpie takes unsigned 32-bit seeds; more draws than this only fill memory.
 SEED = click.IntRange(0, 2**32 - 1)
@@ -155,7 +155,7 @@ def check_outputs(outputs: list[Path], inputs: list[Path | None], force: bool = 
     """Refuse, before any work, outputs that would overwrite an input or each other, that are folders,
     whose folder cannot be written, or (without ``force``) that exist and were not written by this
     product: a long fit must not end in a file that cannot be saved or that destroys what it read.
-    (Writes themselves are atomic: ``forecast.files``.)"""
+    (Writes themselves are atomic: ``scaling_forecast.files``.)"""
     taken = {Path(p).resolve(): f"is also the input {p}" for p in inputs if p is not None}
     for out in outputs:
         target = Path(out).resolve()
@@ -191,7 +191,7 @@ def _fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, poo
         sampler = sampler if tune is None else replace(sampler, tune=tune)
         return _fit_class().fit(table, source=source, source_sha256=digest, law=law, selection=selection,
                                 sampler=sampler)
-    from forecast.pooled import SAMPLER, PooledFit, load_population
+    from scaling_forecast.pooled import SAMPLER, PooledFit, load_population
 
     sampler = replace(SAMPLER, draws=sampler.draws, chains=sampler.chains, seed=sampler.seed,
                       tune=SAMPLER.tune if tune is None else tune)
@@ -208,7 +208,7 @@ pool_option = click.option(
 def _fit_class():
     """The fitted-law class, imported on use: PyMC and ArviZ take seconds to import,
     which `data` commands and --help should not pay."""
-    from forecast.fit import ScalingLawFit
+    from scaling_forecast.fit import ScalingLawFit
 
     return ScalingLawFit
 
@@ -271,7 +271,7 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 def _print_pooling(fitted) -> None:
     """How much of the family's constants came from its own runs rather than the population."""
     shares = fitted.contraction()
-    print(f"  from your runs, not the population (1 - posterior/prior variance; 0 = all population): "
+    print("  from your runs, not the population (1 - posterior/prior variance; 0 = all population): "
           + ", ".join(f"{name} {share:.2f}" for name, share in shares.items()))
     own, (prior_mean, prior_sd) = fitted.own_slope, fitted.own_slope["prior"]
     text = (f"  extrapolation slope (the law's error per decade of compute beyond your largest run, % of the loss): "
@@ -374,7 +374,7 @@ def _extrapolation_warnings(table) -> list[str]:
 @force_option
 def report_command(force, law, fit_file, out, level, seed, allow_unconverged, pool, **selection) -> None:
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
-    from forecast.report import write_report
+    from scaling_forecast.report import write_report
 
     check_outputs([out] + ([] if fit_file is not None else [out.with_suffix(".nc")]),
                   [fit_file, selection["runs_file"]], force)
@@ -406,7 +406,7 @@ def report_command(force, law, fit_file, out, level, seed, allow_unconverged, po
 def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_token, level, allow_unconverged,
                      as_json) -> None:
     """Compute-optimal N and D for FLOP budgets, and the compute overhead of given (N, D), from a saved fit."""
-    from forecast.allocation import allocation_table, overhead_table
+    from scaling_forecast.allocation import allocation_table, overhead_table
 
     if not (budgets or models or params):
         raise InputError("give at least one --compute budget, --model, or --params with --tokens")
@@ -474,9 +474,9 @@ def _extrapolation_note(fitted, budgets, params, tokens, k: float) -> None:
 @force_option
 def compare_command(force, law_names, reconcile, out, level, seed, allow_unconverged, as_json, **selection) -> None:
     """Fit several laws to the same runs: LOO, allocation exponent, divergence of forecasts, reconciliation."""
-    from forecast.compare import comparison
-    from forecast.compare_report import write_compare_report
-    from forecast.reconcile import reconciliation
+    from scaling_forecast.compare import comparison
+    from scaling_forecast.compare_report import write_compare_report
+    from scaling_forecast.reconcile import reconciliation
 
     check_outputs([out] + [out.with_name(f"{out.stem}-{law}.nc") for law in dict.fromkeys(law_names)],
                   [selection["runs_file"]], force)
@@ -576,14 +576,16 @@ def _print_comparison(result: dict) -> None:
 @click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/backtest.html"), show_default=True)
+@click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when some fits fail their diagnostics (their "
+                                                       "rows are still flagged).")
 @json_flag
 @force_option
 def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, workers, scheduler, draws,
-                     seed, out, as_json) -> None:
+                     seed, out, allow_unconverged, as_json) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
-    from forecast import backtest as bt
-    from forecast.backtest_report import write_backtest_report
-    from forecast.families import load_families
+    from scaling_forecast import backtest as bt
+    from scaling_forecast.backtest_report import write_backtest_report
+    from scaling_forecast.families import load_families
 
     check_outputs([out], [], force)
     sampler = SamplerSettings(draws=draws, seed=seed)
@@ -626,6 +628,8 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
     bad = result[~result["converged"].astype(bool)]
     if not bad.empty:
         print(f"WARNING: {len(bad)} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
+        if not allow_unconverged:  # the rule of every command: a flagged result exits 3
+            sys.exit(3)
 
 
 @app.command("datawall")
@@ -651,8 +655,8 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
 def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out, allow_unconverged,
                      as_json) -> None:
     """When do the largest training sets exhaust the stock of human text, and what loss is reachable then?"""
-    from forecast import datawall as dw
-    from forecast.datawall_report import write_datawall_report
+    from scaling_forecast import datawall as dw
+    from scaling_forecast.datawall_report import write_datawall_report
 
     check_outputs([out], [fit_file], force)
     components = dw.chosen_components(fixed, priors)
@@ -692,7 +696,7 @@ def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain,
 
 
 def _print_datawall(result: dict, description: str) -> None:
-    from forecast.pages import interval_text as iv
+    from scaling_forecast.pages import interval_text as iv
 
     level = result["level"]
     stock, pub, growth = result["stock_2024"], result["published"], result["growth"]
@@ -741,7 +745,7 @@ def _default_dataset(selection: dict) -> dict:
 def main() -> None:
     """Entry point: what goes wrong is at most three lines on stderr, never a traceback. Bad input exits 2,
     an internal error 1 (``SCALING_FORECAST_TRACEBACK=1`` shows its traceback); text from users' files
-    is printed escaped (``forecast.console``)."""
+    is printed escaped (``scaling_forecast.console``)."""
     stdout = sys.stdout
     sys.stdout = EscapingStream(stdout)
     try:

@@ -10,10 +10,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecast import published
-from forecast.allocation import allocation_table, optimum, overhead_table
-from forecast.fit import ScalingLawFit
-from forecast.predict import interval
+from scaling_forecast import published
+from scaling_forecast.allocation import allocation_table, optimum, overhead_table
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.predict import interval
 
 DEFAULT_LAWS = ("chinchilla", "kaplan", "kaplan_e")
 REFERENCE_LAW = "chinchilla"

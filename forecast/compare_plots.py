@@ -3,14 +3,14 @@
 import numpy as np
 from matplotlib.figure import Figure
 
-from forecast import published
-from forecast.allocation import optimum
-from forecast.compare import CHINCHILLA_BUDGET
-from forecast.fit import ScalingLawFit
-from forecast.budgets import Budgets
-from forecast.plots import C_LABEL, draw_isoflop, figure, outside_legend
-from forecast.predict import band, interval, quantiles
-from models.laws import chinchilla_frontier
+from scaling_forecast import published
+from scaling_forecast.allocation import optimum
+from scaling_forecast.budgets import Budgets
+from scaling_forecast.compare import CHINCHILLA_BUDGET
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.models.laws import chinchilla_frontier
+from scaling_forecast.plots import C_LABEL, draw_isoflop, figure, outside_legend
+from scaling_forecast.predict import band, interval, quantiles
 
 PF_DAY = 8.64e19  # FLOP in one petaFLOP/s-day
 LAW_COLOURS = {"chinchilla": "tab:blue", "kaplan": "tab:red", "kaplan_e": "tab:orange"}

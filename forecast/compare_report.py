@@ -2,17 +2,17 @@
 
 from pathlib import Path
 
-from forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
-from forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
-from forecast.fit import ScalingLawFit
-from forecast.budgets import isoflop_budgets
-from forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
-from forecast.report import allocation_html, describe_selection, overhead_html
+from scaling_forecast.budgets import isoflop_budgets
+from scaling_forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
+from scaling_forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
+from scaling_forecast.report import allocation_html, describe_selection, overhead_html
 
 
 def write_compare_report(result: dict, fits: dict[str, ScalingLawFit], path: str | Path,
                          nonembedding: ScalingLawFit | None = None) -> Path:
-    """Write the comparison (:func:`forecast.compare.comparison`) as one self-contained HTML file."""
+    """Write the comparison (:func:`scaling_forecast.compare.comparison`) as one self-contained HTML file."""
     text = render_compare_report(result, fits, nonembedding)
     return write_page(path, text)
 

@@ -7,7 +7,7 @@ erase what the user reads; such characters are printed as visible escapes (``\\x
 import io
 from typing import TextIO
 
-from forecast.csvfile import unprintable
+from scaling_forecast.csvfile import unprintable
 
 
 def escape(text: str) -> str:

@@ -10,8 +10,7 @@ import math
 import unicodedata
 from pathlib import Path
 
-from forecast.errors import InputError
-
+from scaling_forecast.errors import InputError
 
 
 def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:

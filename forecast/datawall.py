@@ -3,7 +3,7 @@
 Inputs, all as draws aligned by index (the law's posterior is independent of
 the rest, so pairing its draws at random samples the joint distribution):
 
-- the stock's components (``models.datawall``, priors from ``data/published/data_stock.csv``);
+- the stock's components (``scaling_forecast.models.datawall``, priors from ``data/published/data_stock.csv``);
 - growth rates of training tokens and training compute (Bayesian robust
   regressions on the notable-models table) and the frontier's size at
   2024-01-01 (published priors);
@@ -23,15 +23,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import published, runs
-from forecast.diagnostics import Diagnostics, diagnose
-from forecast.errors import InputError
-from forecast.predict import LawDraws, interval
-from forecast.predictive import Predictive
-from forecast.selection import SamplerSettings
-from models.datawall import (BASE_YEAR, GROWTH, STOCK, Component, components_model, log_stock, log_stock_growth,
-                             trend_model)
-from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast import published, runs
+from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.datawall import (
+    BASE_YEAR,
+    GROWTH,
+    STOCK,
+    Component,
+    components_model,
+    log_stock,
+    log_stock_growth,
+    trend_model,
+)
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast.predict import LawDraws, interval
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.selection import SamplerSettings
 
 DEMANDS = ("dataset_trend", "compute", "mixture")
 FRONTIER_START = ("largest_dataset_2024", "largest_compute_2024")
@@ -143,7 +151,7 @@ def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: Sa
     import nutpie
     import pymc as pm
 
-    from forecast.fit import sample
+    from scaling_forecast.fit import sample
 
     known = models.dropna(subset=["compute"])
     trends = sample(nutpie.compile_pymc_model(trend_model({

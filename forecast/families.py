@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecast import runs
-from forecast.errors import InputError
+from scaling_forecast import runs
+from scaling_forecast.errors import InputError
 
 
 @dataclass(frozen=True)

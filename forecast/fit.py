@@ -18,21 +18,21 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from forecast import __version__, laws
-from forecast.diagnostics import Diagnostics, diagnose
-from forecast.errors import InputError
-from forecast.laws import Law
-from forecast.files import write_atomically
-from forecast.predict import LawDraws, forecast_table, interval
-from forecast.predictive import Predictive
-from forecast.savedfit import FIT_FORMAT, validate
-from forecast.selection import RunSelection, SamplerSettings
-from forecast.runs import compute_of
-from models.likelihood import DATA_VARS, NoisePriors
+from scaling_forecast import __version__, laws
+from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.errors import InputError
+from scaling_forecast.files import write_atomically
+from scaling_forecast.laws import Law
+from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
+from scaling_forecast.predict import LawDraws, forecast_table, interval
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.runs import compute_of
+from scaling_forecast.savedfit import FIT_FORMAT, validate
+from scaling_forecast.selection import RunSelection, SamplerSettings
 
 
 class ScalingLawFit:
-    """A fitted scaling law (any of ``forecast.laws.LAWS``): posterior, runs and provenance in one DataTree."""
+    """A fitted scaling law (any of ``scaling_forecast.laws.LAWS``): posterior, runs and provenance in one DataTree."""
 
     def __init__(self, idata: xr.DataTree):
         self.idata = idata
@@ -161,7 +161,7 @@ class ScalingLawFit:
     @classmethod
     def load(cls, path: str | Path) -> "ScalingLawFit":
         """Read a fit written by :meth:`save` (of any kind), refused with one line unless it passes
-        :func:`forecast.savedfit.validate`."""
+        :func:`scaling_forecast.savedfit.validate`."""
         path = Path(path)
         if path.is_dir():
             raise InputError(f"{path}: is a folder, not a saved fit")
@@ -173,7 +173,7 @@ class ScalingLawFit:
             raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({type(err).__name__})") from None
         validate(idata, path)
         if idata.attrs.get("kind", "single") == "pooled":
-            from forecast.pooled import PooledFit  # the subclass lives with the population it needs
+            from scaling_forecast.pooled import PooledFit  # the subclass lives with the population it needs
 
             return PooledFit.checked(idata, path)
         return cls(idata)

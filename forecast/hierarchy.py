@@ -8,15 +8,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.diagnostics import Diagnostics, diagnose
-from forecast.families import CONFIGURATION
-from forecast.fit import sample
-from forecast.predictive import Predictive
-from forecast.runs import compute_of
-from forecast.selection import SamplerSettings
-from models.hierarchical import (BIN_DECADES, FAMILY_CONSTANTS, HierarchicalPriors, compute_bins, drift_correlation,
-                                 hierarchical_model)
-from models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tokens
+from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.families import CONFIGURATION
+from scaling_forecast.fit import sample
+from scaling_forecast.models.hierarchical import (
+    BIN_DECADES,
+    FAMILY_CONSTANTS,
+    HierarchicalPriors,
+    compute_bins,
+    drift_correlation,
+    hierarchical_model,
+)
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tokens
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.runs import compute_of
+from scaling_forecast.selection import SamplerSettings
 
 # Longer tuning and smaller steps than a single-law fit: on the backtest's training split the
 # default settings left divergences. Early in tuning, before the mass matrix fits the compute-drift

@@ -12,12 +12,20 @@ from functools import partial
 
 import numpy as np
 
-from forecast.errors import InputError
-from models.chinchilla import ChinchillaPriors, chinchilla_model
-from models.compute import ComputePriors, compute_model
-from models.kaplan import KaplanPriors, kaplan_model
-from models.laws import FLOP_PER_PARAM_TOKEN, Frontier, chinchilla_frontier, chinchilla_loss, compute_loss, kaplan_frontier, kaplan_loss
-from models.likelihood import NoisePriors
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.chinchilla import ChinchillaPriors, chinchilla_model
+from scaling_forecast.models.compute import ComputePriors, compute_model
+from scaling_forecast.models.kaplan import KaplanPriors, kaplan_model
+from scaling_forecast.models.laws import (
+    FLOP_PER_PARAM_TOKEN,
+    Frontier,
+    chinchilla_frontier,
+    chinchilla_loss,
+    compute_loss,
+    kaplan_frontier,
+    kaplan_loss,
+)
+from scaling_forecast.models.likelihood import NoisePriors
 
 Draws = Mapping[str, np.ndarray]
 NOISE = {"sigma": "run-to-run scale of log loss", "nu": "Student-t degrees of freedom"}

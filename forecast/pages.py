@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast.files import GENERATOR_META, write_atomically
-from forecast.plots import figure_png_base64
+from scaling_forecast.files import GENERATOR_META, write_atomically
+from scaling_forecast.plots import figure_png_base64
 
 BANNER_ID = "not-converged"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from forecast.errors import InputError
+from scaling_forecast.errors import InputError
 
 
 def _one_blas_thread() -> None:

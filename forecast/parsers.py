@@ -1,7 +1,7 @@
 """Parsers from each registered upstream file format to the tidy run table.
 
 Each parser takes the verified local paths of a dataset's files (in registry
-order) and returns rows with the columns of :data:`forecast.runs.RUN_COLUMNS`
+order) and returns rows with the columns of :data:`scaling_forecast.runs.RUN_COLUMNS`
 (or, for ``notable_models``, :data:`NOTABLE_MODEL_COLUMNS`). What a source
 leaves implicit is derived here and said in the registry's ``notes``.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 
 NOTABLE_MODEL_COLUMNS = ("system", "category", "date", "compute", "dataset_words")
 

@@ -15,11 +15,11 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from forecast.allocation import allocation_table
-from forecast.budgets import Budgets
-from forecast.fit import ScalingLawFit
-from forecast.predict import band, interval
-from models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.allocation import allocation_table
+from scaling_forecast.budgets import Budgets
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.predict import band, interval
 
 LOSS_LABEL = "loss (nats/token)"
 N_LABEL = "N, model size (parameters)"

@@ -1,10 +1,10 @@
 """A user's runs fitted as one more family within the population the registered families define.
 
-The hierarchical model (``forecast.hierarchy``) learns from the registered families how a family's
+The hierarchical model (``scaling_forecast.hierarchy``) learns from the registered families how a family's
 constants vary (exponents, floor share, split, noise) and how far real runs depart from the law
 along compute. Refitting those ~1,060 runs for every user call would take minutes, so the
 population's posterior is summarised once (per package version, dataset hashes, families, priors and
-sampler) as a prior for a new family (:class:`~models.hierarchical.PopulationPrior`), cached as a
+sampler) as a prior for a new family (:class:`~scaling_forecast.models.hierarchical.PopulationPrior`), cached as a
 small JSON file under the user cache, and the user's family is fitted alone under that prior.
 """
 
@@ -19,22 +19,29 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import __version__, registry
-from forecast.diagnostics import Diagnostics, diagnose
-from forecast.errors import InputError
-from forecast.files import write_atomically
-from forecast.fit import ScalingLawFit, _runs_dataset, sample
-from forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
-from forecast.hierarchy import HierarchicalFit, configurations, departure
-from forecast.laws import LAWS
-from forecast.predict import LawDraws
-from forecast.predictive import Predictive
-from forecast.runs import compute_of, dataset_digest
-from forecast.savedfit import FIT_FORMAT
-from forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
-from models.hierarchical import (EXTRAPOLATION_NU, FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior,
-                                 compute_bins, extrapolation_model, family_model)
-from models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast import __version__, registry
+from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.errors import InputError
+from scaling_forecast.files import write_atomically
+from scaling_forecast.fit import ScalingLawFit, _runs_dataset, sample
+from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
+from scaling_forecast.hierarchy import HierarchicalFit, configurations, departure
+from scaling_forecast.laws import LAWS
+from scaling_forecast.models.hierarchical import (
+    EXTRAPOLATION_NU,
+    FAMILY_CONSTANTS,
+    HierarchicalPriors,
+    PopulationPrior,
+    compute_bins,
+    extrapolation_model,
+    family_model,
+)
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast.predict import LawDraws
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.runs import compute_of, dataset_digest
+from scaling_forecast.savedfit import FIT_FORMAT
+from scaling_forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 
 POOLED_FORMAT = 2  # the layout of a saved pooled fit (2: the family's own slope); another format is refused on load
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
@@ -140,7 +147,7 @@ def extrapolation_errors(runs: pd.DataFrame, population: Population, *, sampler:
     compute beyond the largest fitted run, ``scale`` (half the forecast's central 68% interval of log
     loss), and whether the fit converged.
     """
-    from forecast.backtest import split
+    from scaling_forecast.backtest import split
 
     family = runs["family"].iloc[0]
     train, test = split(runs, holdout)
@@ -217,7 +224,7 @@ def save_population(population: Population) -> Path:
 
 def registered_provenance(families: tuple[str, ...] = (), gadre_eval: str | None = None) -> dict:
     """Everything a population of the registered ``families`` (default: all) depends on."""
-    from forecast.families import FAMILIES, GADRE_EVAL
+    from scaling_forecast.families import FAMILIES, GADRE_EVAL
 
     specs = [s for s in FAMILIES if not families or s.family in families]
     return {
@@ -241,7 +248,7 @@ def load_population(families: tuple[str, ...] = (), *, gadre_eval: str | None = 
     ``<cache>/population/<key>.json``; the key changes with the package version, the datasets'
     hashes, the families, the priors and the sampler, so a stale file is never read.
     """
-    from forecast.families import load_families
+    from scaling_forecast.families import load_families
 
     provenance = registered_provenance(families, gadre_eval)
     path = population_path(provenance)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from models.laws import FLOP_PER_PARAM_TOKEN, Frontier
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
-if TYPE_CHECKING:  # forecast.laws imports PyMC, which reading a saved fit does not need
-    from forecast.laws import Law
+if TYPE_CHECKING:  # scaling_forecast.laws imports PyMC, which reading a saved fit does not need
+    from scaling_forecast.laws import Law
 
 # Query points per block: bounds each temporary at 4000 draws x 500 x 8 B = 16 MB
 # (blocks of 250 to 1000 points ran equally fast here).

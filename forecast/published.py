@@ -8,7 +8,7 @@ import pandas as pd
 
 @functools.cache
 def _table(name: str) -> pd.DataFrame:
-    with files("data").joinpath("published", name).open(encoding="utf-8") as fh:
+    with files("scaling_forecast.data").joinpath("published", name).open(encoding="utf-8") as fh:
         return pd.read_csv(fh)
 
 

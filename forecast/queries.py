@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast import csvfile, published, runs
-from forecast.errors import InputError
-from models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast import csvfile, published, runs
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 
 GRID_MAX_ROWS = 1_000_000
 
@@ -128,7 +128,7 @@ def _column(column: str, texts: list[str]) -> tuple[np.ndarray, dict[int, str]]:
 
 
 def _implausible(column: str, array: np.ndarray) -> np.ndarray:
-    """Where values fail :func:`forecast.runs.value_problem` (not finite, <= 0 or outside the limits)."""
+    """Where values fail :func:`scaling_forecast.runs.value_problem` (not finite, <= 0 or outside the limits)."""
     low, high = runs.LIMITS[column]
     with np.errstate(invalid="ignore"):
         return ~np.isfinite(array) | (array < low) | (array > high)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.compare import summarise
-from forecast.errors import InputError
-from forecast.fit import ScalingLawFit
-from models.laws import FLOP_PER_PARAM_TOKEN, Frontier
+from scaling_forecast.compare import summarise
+from scaling_forecast.errors import InputError
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pooch
 
-from forecast.errors import DataUnavailableError, InputError
+from scaling_forecast.errors import DataUnavailableError, InputError
 
 MIRROR_ENV = "SCALING_FORECAST_DATA_DIR"
 CACHE_ENV = "SCALING_FORECAST_CACHE_DIR"
@@ -58,7 +58,7 @@ class Dataset:
 @functools.cache
 def datasets() -> dict[str, Dataset]:
     """All registered datasets by name, in registry order."""
-    raw = tomllib.loads(files("data").joinpath("registry.toml").read_text(encoding="utf-8"))
+    raw = tomllib.loads(files("scaling_forecast.data").joinpath("registry.toml").read_text(encoding="utf-8"))
     return {
         name: Dataset(
             name=name,

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast import published
-from forecast.allocation import allocation_table
-from forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
-from forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
-from forecast.fit import ScalingLawFit
-from forecast.budgets import Budgets, isoflop_budgets
-from forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
-from forecast.plots import (
+from scaling_forecast import published
+from scaling_forecast.allocation import allocation_table
+from scaling_forecast.budgets import Budgets, isoflop_budgets
+from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
+from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
+from scaling_forecast.plots import (
     Residuals,
     data_scatter,
     extrapolation_plot,
@@ -349,7 +349,7 @@ def _columns(row: dict, name: str, fmt: str) -> str:
 
 
 def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:
-    """Rows of :func:`forecast.allocation.allocation_table` (as dicts), labelled by their keys."""
+    """Rows of :func:`scaling_forecast.allocation.allocation_table` (as dicts), labelled by their keys."""
     return html_table(
         [first_column, "C (FLOP)", "N_opt (parameters)", "D_opt (tokens)", "tokens per parameter",
          "expected loss at the optimum (nats/token)"],
@@ -359,7 +359,7 @@ def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:
 
 
 def overhead_html(rows: list[dict]) -> str:
-    """Rows of :func:`forecast.compare.overheads`: how far each configuration is from compute-optimal."""
+    """Rows of :func:`scaling_forecast.compare.overheads`: how far each configuration is from compute-optimal."""
     table = html_table(
         ["model", "N", "D", "C (FLOP)", "FLOP the optimum needs for the same loss", "compute overhead (x)",
          "N_opt at the same C", "loss above the optimum at the same C (nats/token)"],

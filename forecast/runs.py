@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast import csvfile, parsers, registry
-from forecast.errors import InputError
-from models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast import csvfile, parsers, registry
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 
 RUN_COLUMNS = (
     "family",

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from forecast import laws, runs
-from forecast.errors import InputError
+from scaling_forecast import laws, runs
+from scaling_forecast.errors import InputError
 
 # Written into every fit; raised when the layout of a saved fit changes. Files without it were
 # written before it existed, with the same layout as format 1.

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecast.errors import InputError
-from forecast.runs import compute_of
-from models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.runs import compute_of
 
-# The laws forecast.laws defines, named here so the command line can list them without importing PyMC.
+# The laws scaling_forecast.laws defines, named here so the command line can list them without importing PyMC.
 LAW_NAMES = ("chinchilla", "kaplan", "kaplan_e", "compute")
 # A five-parameter law fitted alone needs clearly more runs than parameters; a pooled fit, whose prior
 # comes from other families, can start from 3 (below that even the population cannot place a family's

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from forecast import registry, runs
-from forecast.errors import InputError
+from scaling_forecast import registry, runs
+from scaling_forecast.errors import InputError
 
 RANGE_UNITS = {
     "params": "parameters",

@@ -6,8 +6,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from models.laws import FLOP_PER_PARAM_TOKEN, compute_loss
-from models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, compute_loss
+from scaling_forecast.models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
 
 
 @dataclass(frozen=True)

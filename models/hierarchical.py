@@ -33,7 +33,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from models.laws import chinchilla_loss, effective_log_tokens
+from scaling_forecast.models.laws import chinchilla_loss, effective_log_tokens
 
 
 @dataclass(frozen=True)

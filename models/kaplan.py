@@ -6,8 +6,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from models.laws import kaplan_loss
-from models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
+from scaling_forecast.models.laws import kaplan_loss
+from scaling_forecast.models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def kaplan_model(
     """Model of observed log loss; ``irreducible`` adds a floor E (Kaplan's own form has none).
 
     Posterior variables on the paper's scale: alpha_N, alpha_D, N_c, D_c (and E).
-    Data handling and likelihood are those of every law (``models.likelihood``).
+    Data handling and likelihood are those of every law (``scaling_forecast.models.likelihood``).
     """
     with pm.Model(coords=coords(len(loss), run_ids)) as model:
         data = run_data(params, tokens, loss, swappable=swappable_data)

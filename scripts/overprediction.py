@@ -11,9 +11,9 @@ range leaves a trend there; a floor estimated too high from small runs does not.
 
 import numpy as np
 
-from forecast.backtest import split
-from forecast.families import load_families
-from forecast.fit import ScalingLawFit
+from scaling_forecast.backtest import split
+from scaling_forecast.families import load_families
+from scaling_forecast.fit import ScalingLawFit
 
 
 def main() -> None:

@@ -12,6 +12,14 @@ import pytest
 MIRROR_ENV = "SCALING_FORECAST_DATA_DIR"
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """A test that uses the mirror, directly or through another fixture, needs data: mark it so, so that
+    ``-m "not needs_data"`` (make test-fast) leaves out exactly those tests."""
+    for item in items:
+        if "mirror" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_data)
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     value = os.environ.get(MIRROR_ENV)
@@ -34,8 +42,8 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def registered_fit(mirror):
     """The hierarchical model fitted to every registered family (one fit, about a minute, shared)."""
-    from forecast.families import load_families
-    from forecast.hierarchy import HierarchicalFit
+    from scaling_forecast.families import load_families
+    from scaling_forecast.hierarchy import HierarchicalFit
 
     runs = load_families()
     return runs, HierarchicalFit.fit(runs, progress=False)
@@ -46,7 +54,7 @@ def population_cache(registered_fit, tmp_path_factory) -> Path:
     """A user cache holding the population prior of every registered family (and the law's extrapolation
     error learned from them), built from ``registered_fit`` exactly as ``fit --runs`` would build it;
     point SCALING_FORECAST_CACHE_DIR here."""
-    from forecast.pooled import population_from_fit, registered_provenance, save_population
+    from scaling_forecast.pooled import population_from_fit, registered_provenance, save_population
 
     cache = tmp_path_factory.mktemp("population-cache")
     previous = os.environ.get("SCALING_FORECAST_CACHE_DIR")

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from forecast import laws, published
-from forecast.allocation import allocation_table, optimum, overhead, overhead_table
-from forecast.errors import InputError
-from forecast.predict import LawDraws
-from forecast.selection import LAW_NAMES
-from models.laws import kaplan_loss
+from scaling_forecast import laws, published
+from scaling_forecast.allocation import allocation_table, optimum, overhead, overhead_table
+from scaling_forecast.errors import InputError
+from scaling_forecast.models.laws import kaplan_loss
+from scaling_forecast.predict import LawDraws
+from scaling_forecast.selection import LAW_NAMES
 
 
 def _draws(law: str, values: dict[str, np.ndarray]) -> LawDraws:

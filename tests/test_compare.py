@@ -12,14 +12,14 @@ import pymc as pm
 import pytest
 import xarray as xr
 
-from forecast import runs
-from forecast.fit import ScalingLawFit
-from forecast.reconcile import EmbeddingSizes
-from forecast.selection import RunSelection
+from scaling_forecast import runs
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.reconcile import EmbeddingSizes
+from scaling_forecast.selection import RunSelection
 
 
 def _cli(*args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forecast", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "scaling_forecast", *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

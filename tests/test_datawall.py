@@ -9,11 +9,11 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from forecast import datawall as dw
-from forecast import laws, published
-from forecast.allocation import optimum
-from forecast.predict import LawDraws
-from models.datawall import Component, components_model, log_stock
+from scaling_forecast import datawall as dw
+from scaling_forecast import laws, published
+from scaling_forecast.allocation import optimum
+from scaling_forecast.models.datawall import Component, components_model, log_stock
+from scaling_forecast.predict import LawDraws
 
 
 def _law(rng, size) -> LawDraws:
@@ -97,14 +97,14 @@ def test_sensitivity_shares(draws):
 @pytest.fixture(scope="module")
 def chinchilla_fit(mirror, tmp_path_factory):
     path = tmp_path_factory.mktemp("wall") / "chinchilla.nc"
-    run = subprocess.run([sys.executable, "-m", "forecast", "fit", "--dataset", "chinchilla-epoch",
+    run = subprocess.run([sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "chinchilla-epoch",
                           "--drop-highest-loss", "5", "--out", str(path)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     return path
 
 
 def _datawall(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forecast", "datawall", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "scaling_forecast", "datawall", *args], capture_output=True, text=True,
                           timeout=600)
 
 

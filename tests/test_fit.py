@@ -9,10 +9,10 @@ import pandas as pd
 import pymc as pm
 import pytest
 
-from forecast import published, runs
-from forecast.fit import ScalingLawFit
-from forecast.selection import RunSelection, SamplerSettings
-from models.chinchilla import chinchilla_model
+from scaling_forecast import published, runs
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.models.chinchilla import chinchilla_model
+from scaling_forecast.selection import RunSelection, SamplerSettings
 
 TRUTH = {"E": 1.8, "A": 450.0, "B": 1900.0, "alpha": 0.34, "beta": 0.36}
 
@@ -110,7 +110,7 @@ def test_prior_predictive_is_weakly_informative(mirror):
 def test_predict_cli_json(chinchilla_fit, tmp_path):
     path = chinchilla_fit.save(tmp_path / "fit.nc")
     result = subprocess.run(
-        [sys.executable, "-m", "forecast", "predict", str(path), "--params", "70e9", "--tokens", "1.4e12", "--json"],
+        [sys.executable, "-m", "scaling_forecast", "predict", str(path), "--params", "70e9", "--tokens", "1.4e12", "--json"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -129,11 +129,11 @@ def test_predict_cli_json(chinchilla_fit, tmp_path):
 def test_predict_cli_named_models_and_compute(chinchilla_fit, tmp_path):
     path = chinchilla_fit.save(tmp_path / "fit.nc")
     args = ["--model", "Chinchilla", "--model", "GPT-3 175B", "--params", "1e9", "--compute", "1e21", "--json"]
-    result = subprocess.run([sys.executable, "-m", "forecast", "predict", str(path), *args], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)["predictions"]
     assert [r["model"] for r in rows] == ["Chinchilla", "GPT-3 175B", ""]
     assert (rows[0]["params"], rows[0]["tokens"]) == (7.0e10, 1.4e12)
     assert rows[2]["tokens"] == pytest.approx(1e21 / 6e9)
-    bad = subprocess.run([sys.executable, "-m", "forecast", "predict", str(path), "--model", "GPT-4"], capture_output=True, text=True, timeout=300)
+    bad = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), "--model", "GPT-4"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown model 'GPT-4'") and "Traceback" not in bad.stderr

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forecast.backtest import backtest, scores, smallest, split
-from forecast.families import load_families
-from forecast.hierarchy import HierarchicalFit, configurations
-from forecast.predictive import Predictive
-from forecast.selection import SamplerSettings
-from models.laws import effective_log_tokens
+from scaling_forecast.backtest import backtest, scores, smallest, split
+from scaling_forecast.families import load_families
+from scaling_forecast.hierarchy import configurations
+from scaling_forecast.models.laws import effective_log_tokens
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.selection import SamplerSettings
 
 
 def _table(rows) -> pd.DataFrame:
@@ -124,13 +124,13 @@ def test_backtest_cli_reduced(mirror, tmp_path):
     """Two families, few-shot from 5 runs: every method and score is reported, and the page written."""
     out = tmp_path / "backtest.html"
     result = subprocess.run(
-        [sys.executable, "-m", "forecast", "backtest", "--family", "gadre-c4_original", "--family", "gadre-rpj",
+        [sys.executable, "-m", "scaling_forecast", "backtest", "--family", "gadre-c4_original", "--family", "gadre-rpj",
          "--few-shot", "5", "--workers", "2", "--draws", "500", "--out", str(out), "--json"],
         capture_output=True, text=True, timeout=900,
     )
-    assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     rows = pd.DataFrame(payload["families"])
+    assert result.returncode == (0 if rows["converged"].all() else 3), result.stderr  # flagged fits exit 3, as everywhere
     assert set(rows["method"]) == {"hierarchical", "per_family", "baseline", "few_shot_5"}
     assert len(rows) == 8 and (rows["n_test"] > 0).all()
     for level in ("0.5", "0.8", "0.95"):

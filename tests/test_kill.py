@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from forecast.fit import ScalingLawFit
+from scaling_forecast.fit import ScalingLawFit
 
 
 @pytest.mark.needs_data
 def test_killing_a_fit_never_harms_the_previous_file(mirror, tmp_path):
     out = tmp_path / "fit.nc"
-    command = [sys.executable, "-m", "forecast", "fit", "--dataset", "gemstones", "--out", str(out), "--draws", "200",
+    command = [sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "gemstones", "--out", str(out), "--draws", "200",
                "--tune", "200"]
     first = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert first.returncode in (0, 3), first.stderr

@@ -10,7 +10,7 @@ RUNS = "params,tokens,loss\n1e8,2e9,3.0\n2e8,4e9,2.9\n"
 
 
 def _cli(cwd, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "forecast", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "scaling_forecast", *args], capture_output=True, text=True, timeout=120,
                           cwd=cwd)
 
 

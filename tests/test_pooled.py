@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.families import load_families
-from forecast.fit import ScalingLawFit
-from forecast.pooled import POOLED_FORMAT, PooledFit, load_population, slope_posterior
+from scaling_forecast.families import load_families
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.pooled import POOLED_FORMAT, PooledFit, load_population, slope_posterior
 
 
 def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
     env = os.environ | {"SCALING_FORECAST_CACHE_DIR": str(cache)}
-    return subprocess.run([sys.executable, "-m", "forecast", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "scaling_forecast", *args], capture_output=True, text=True, timeout=timeout,
                           env=env)
 
 
@@ -175,8 +175,8 @@ def test_population_is_read_from_the_cache(population_cache, monkeypatch):
 def test_leave_one_family_out_follows_the_users_path(mirror, tmp_path, monkeypatch):
     """Reduced to the three gadre families with gadre-rpj left out: its population is built from the other
     two only, its runs below the top third are the CSV, and every method forecasts the same top third."""
-    from forecast.backtest import leave_one_family_out, split
-    from forecast.selection import SamplerSettings
+    from scaling_forecast.backtest import leave_one_family_out, split
+    from scaling_forecast.selection import SamplerSettings
 
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(tmp_path))
     runs = load_families(("gadre-c4_original", "gadre-rpj", "gadre-rw_original"))

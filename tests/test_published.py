@@ -2,7 +2,7 @@
 
 import pytest
 
-from forecast import published
+from scaling_forecast import published
 
 
 def test_every_row_is_cited():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from forecast import queries
-from forecast.errors import InputError
+from scaling_forecast import queries
+from scaling_forecast.errors import InputError
 
 
 def test_named_models_pairs_and_grid_in_order(tmp_path):

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from forecast import registry, runs
-from forecast.errors import DataUnavailableError, InputError
+from scaling_forecast import registry, runs
+from scaling_forecast.errors import DataUnavailableError, InputError
 
 CHINCHILLA = "chinchilla_epoch_svg_extracted.csv"
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.hierarchy import HierarchicalFit
-from forecast.pooled import Population, PooledFit
-from models.hierarchical import drift_correlation
-from models.laws import chinchilla_loss
+from scaling_forecast.hierarchy import HierarchicalFit
+from scaling_forecast.models.hierarchical import drift_correlation
+from scaling_forecast.models.laws import chinchilla_loss
+from scaling_forecast.pooled import PooledFit, Population
 
 CONSTANTS = ("log_E", "log_A", "log_B", "alpha", "beta")
 
@@ -111,7 +111,7 @@ def test_pooled_forecasts_of_smoothly_departing_families_are_calibrated(populati
     8 families x 10 runs = 80 held-out runs, correlated within a family (they share the family's
     departure), so the effective count is nearer 20-30: 0.6-0.95 is about two standard errors either side.
     """
-    from forecast.pooled import load_population
+    from scaling_forecast.pooled import load_population
 
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
     population: Population = load_population()

@@ -12,7 +12,7 @@ GOOD = "family,run_id,params,tokens,loss\nmine,a,1e8,2e9,3.1\nmine,b,4e8,8e9,2.8
 
 def check(path, *extra):
     return subprocess.run(
-        [sys.executable, "-m", "forecast", "data", "check", str(path), *extra],
+        [sys.executable, "-m", "scaling_forecast", "data", "check", str(path), *extra],
         capture_output=True, text=True, timeout=120,
     )
 

@@ -25,9 +25,10 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_code_and_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"forecast/cli.py", "models/__init__.py", "data/registry.toml"} <= names
-    assert any(n.startswith("data/published/") and n.endswith(".csv") for n in names)
-    assert not any(n.startswith("tests/") for n in names)
+    assert {"scaling_forecast/cli.py", "scaling_forecast/models/__init__.py", "scaling_forecast/data/registry.toml"} <= names
+    assert any(n.startswith("scaling_forecast/data/published/") and n.endswith(".csv") for n in names)
+    # One import package: nothing generic (forecast, models, data, tests) at the wheel's top level.
+    assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"scaling_forecast"}
 
 
 def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
@@ -38,12 +39,12 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
     env.pop("SCALING_FORECAST_DATA_DIR", None)
     env["SCALING_FORECAST_CACHE_DIR"] = str(tmp_path / "cache")
     where = subprocess.run(
-        [sys.executable, "-c", "import forecast, data; print(forecast.__file__); print(data.__file__)"],
+        [sys.executable, "-c", "import scaling_forecast, scaling_forecast.data as d; print(scaling_forecast.__file__); print(d.__file__)"],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
     ).stdout.split()
     assert all(Path(p).is_relative_to(target) for p in where), where
     listing = subprocess.run(
-        [sys.executable, "-m", "forecast", "data", "list", "--json"],
+        [sys.executable, "-m", "scaling_forecast", "data", "list", "--json"],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
     )
     rows = json.loads(listing.stdout)
