@@ -51,11 +51,7 @@ What this module does, and why it differs:
   resamples (18 million local fits) is infeasible on 2 cores and they did not
   do it either. Resamples are drawn with ``np.random.default_rng(seed)``, so
   they are not the same resamples as theirs.
-* Checked on chinchilla-epoch (240 runs): with their exact resamples and start,
-  their procedure gives their published 95% intervals to the printed digits (A
-  285-744, B 1042-5810, E 1.769-1.871, alpha 0.317-0.373, beta 0.331-0.415).
-  On the same resamples, the converged refits here give the same optimum from
-  either start (to 2e-5) and move no interval end by more than 0.3%.
+* How closely this reproduces their intervals is in the README ("The laws").
 """
 
 import itertools
@@ -190,8 +186,8 @@ def _local_fit(theta0, log_n, log_d, log_loss, weights, delta) -> tuple[np.ndarr
 
 
 def _one_blas_thread():
-    """Limit BLAS to one thread: L-BFGS-B makes tiny BLAS calls, and OpenBLAS's thread
-    hand-off made each ~2 ms on a busy 2-core machine (a 70x slowdown measured here)."""
+    """Limit BLAS to one thread: L-BFGS-B makes tiny BLAS calls, and OpenBLAS's thread hand-off
+    costs far more than the calls on a busy machine (README, "Choices of libraries")."""
     return threadpool_limits(limits=1)
 
 

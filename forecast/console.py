@@ -1,13 +1,21 @@
-"""What the command line prints: text that came from users' files cannot drive the terminal.
+"""What the command line prints: text that came from users' files cannot drive the terminal, and
+what goes wrong is a few lines and an exit code, never a traceback.
 
 A family name or a file name holding an escape sequence would otherwise recolour, move or
 erase what the user reads; such characters are printed as visible escapes (``\\x1b``).
 """
 
 import io
-from typing import TextIO
+import os
+import sys
+from typing import NoReturn, TextIO
+
+import click
 
 from scaling_forecast.csvfile import unprintable
+from scaling_forecast.errors import InputError
+
+MAX_ERROR_LINES = 3
 
 
 def escape(text: str) -> str:
@@ -42,3 +50,50 @@ class EscapingStream(io.TextIOBase):
     @property
     def encoding(self) -> str:
         return getattr(self.stream, "encoding", "utf-8")
+
+
+def run(app: click.Group) -> NoReturn:
+    """Run the command line ``app`` with the product's exit codes: 0 done; 2 bad input or usage, as at most
+    three lines on stderr; 3 a flagged posterior (raised by the commands); 1 an internal error
+    (``SCALING_FORECAST_TRACEBACK=1`` shows its traceback). Text from users' files is printed escaped."""
+    stdout = sys.stdout
+    sys.stdout = EscapingStream(stdout)
+    try:
+        code = app(standalone_mode=False)
+    except InputError as err:
+        print_error(str(err))
+        sys.exit(2)
+    except OSError as err:  # a folder where a file was expected, a file that cannot be read or written
+        print_error(f"{err.filename}: {err.strerror}" if err.filename else str(err))
+        sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as err:  # a bare command: its help, as click shows it
+        err.show()
+        sys.exit(err.exit_code)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx else "scaling-forecast"
+        print_error(f"{err.format_message()} (see '{command} -h')")
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        print_error(err.format_message())
+        sys.exit(err.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except Exception as err:
+        if os.environ.get("SCALING_FORECAST_TRACEBACK") == "1":
+            raise
+        print_error(f"internal error ({type(err).__name__}: {err}); please report it with the command that "
+                    "caused it (SCALING_FORECAST_TRACEBACK=1 shows the traceback)")
+        sys.exit(1)
+    finally:
+        sys.stdout = stdout
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def print_error(message: str) -> None:
+    """``error: ...`` lines on stderr, escaped; beyond three lines, the first two and a count."""
+    lines = message.splitlines() or [message]
+    if len(lines) > MAX_ERROR_LINES:
+        rest = len(lines) - (MAX_ERROR_LINES - 1)
+        lines = lines[: MAX_ERROR_LINES - 1] + [f"... and {rest} more problems of the same input"]
+    for line in lines:
+        print(f"error: {escape(line)}", file=sys.stderr)

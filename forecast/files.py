@@ -5,6 +5,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from scaling_forecast.errors import InputError
+
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write`` on a temporary file beside ``path``, then rename it into place.
@@ -49,3 +51,23 @@ def written_by_product(path: Path) -> bool:
             return all(name in root.attrs for name in FIT_MARKERS)
     except (OSError, ValueError):
         return False
+
+
+def check_outputs(outputs: list[Path], inputs: list[Path | None], force: bool = False) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or each other, that are folders,
+    whose folder cannot be written, or (without ``force``) that exist and were not written by this
+    product: a long fit must not end in a file that cannot be saved or that destroys what it read."""
+    taken = {Path(p).resolve(): f"is also the input {p}" for p in inputs if p is not None}
+    for out in outputs:
+        target = Path(out).resolve()
+        if target in taken:
+            raise InputError(f"{out}: {taken[target]}; choose another --out")
+        if target.is_dir():
+            raise InputError(f"{out}: is a folder; --out takes a file name")
+        folder = next(p for p in (target.parent, *target.parents) if p.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(f"{out}: cannot write into {folder}")
+        if target.exists() and not force and not written_by_product(target):
+            raise InputError(f"{out}: exists and was not written by scaling-forecast; choose another --out, or pass "
+                             "--force to replace it")
+        taken[target] = "would receive two of this command's outputs (e.g. a report and the posterior beside it)"

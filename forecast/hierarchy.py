@@ -26,8 +26,8 @@ from scaling_forecast.selection import SamplerSettings
 
 # Longer tuning and smaller steps than a single-law fit: on the backtest's training split the
 # default settings left divergences. Early in tuning, before the mass matrix fits the compute-drift
-# scales, trajectories hit the depth limit; a limit of 2^7 steps (draws then take 31 on average)
-# cut the all-family fit from 87 s to 56 s of sampling with the same ESS.
+# scales, trajectories hit the depth limit; a limit of 2^7 steps (draws then take about 31) saves
+# that time without costing ESS (README, "Run families and the hierarchical model").
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95, maxdepth=7)
 
 

@@ -1,28 +1,23 @@
-"""A user's runs fitted as one more family within the population the registered families define.
+"""A user's runs fitted as one more family within the population of registered families.
 
-The hierarchical model (``scaling_forecast.hierarchy``) learns from the registered families how a family's
-constants vary (exponents, floor share, split, noise) and how far real runs depart from the law
-along compute. Refitting those ~1,060 runs for every user call would take minutes, so the
-population's posterior is summarised once (per package version, dataset hashes, families, priors and
-sampler) as a prior for a new family (:class:`~scaling_forecast.models.hierarchical.PopulationPrior`), cached as a
-small JSON file under the user cache, and the user's family is fitted alone under that prior.
+The population (``scaling_forecast.population``) is built here on first use: the hierarchical model fitted to
+the registered families, and the law's extrapolation error learned from how each of them, fitted the user's
+way below its top third of compute, forecast that third. A user's runs are then fitted alone under the
+population's prior (:class:`PooledFit`), with their own extrapolation slope where they have enough runs.
 """
 
 import functools
-import hashlib
 import json
 import sys
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaling_forecast import __version__, registry
+from scaling_forecast import __version__
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
-from scaling_forecast.files import write_atomically
 from scaling_forecast.fit import ScalingLawFit, _runs_dataset, sample
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit, configurations, departure
@@ -30,16 +25,23 @@ from scaling_forecast.laws import LAWS
 from scaling_forecast.models.hierarchical import (
     EXTRAPOLATION_NU,
     FAMILY_CONSTANTS,
-    HierarchicalPriors,
-    PopulationPrior,
     compute_bins,
     extrapolation_model,
     family_model,
 )
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast.population import (
+    EXTRAPOLATION_HOLDOUT,
+    EXTRAPOLATION_SAMPLER,
+    Population,
+    population_path,
+    population_prior,
+    registered_provenance,
+    save_population,
+)
 from scaling_forecast.predict import LawDraws
 from scaling_forecast.predictive import Predictive
-from scaling_forecast.runs import compute_of, dataset_digest
+from scaling_forecast.runs import compute_of
 from scaling_forecast.savedfit import FIT_FORMAT
 from scaling_forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 
@@ -47,76 +49,6 @@ POOLED_FORMAT = 2  # the layout of a saved pooled fit (2: the family's own slope
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
 # drift process (every pooled fit in the leave-one-family-out backtest converged with these).
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95)
-EXTRAPOLATION_HOLDOUT = 1 / 3  # each population family's top third by compute is forecast to learn the law's error
-# Eight families' slopes: a small model whose spread can sit near zero, where the default step size diverged.
-# Raised when what a population holds changes, so that caches built before are not read (2: the reach of
-# the learned extrapolation error).
-POPULATION_FORMAT = 2
-EXTRAPOLATION_SAMPLER = SamplerSettings(tune=2000, draws=2000, target_accept=0.99)
-SHARED_LOG = ("nu", "drift", "R_star_D")  # positive quantities every family shares, summarised on the log scale
-
-
-def population_prior(fitted: HierarchicalFit, seed: int = 0) -> PopulationPrior:
-    """The population's predictive distribution of a new family's constants, as a normal, and the shared ones.
-
-    Per posterior draw a new family's constants are drawn from the population (mean + spread x N(0, 1));
-    their mean and covariance over draws carry both the spread between families and the uncertainty
-    about the population itself.
-    """
-    new = fitted.new_family_constants(seed)
-    values = np.column_stack([new[name] for name in FAMILY_CONSTANTS])
-    mean, cov = values.mean(axis=0), np.cov(values, rowvar=False)
-    # The loss level is not exchangeable between families: it is set by the tokenizer and the eval set
-    # (Llama 3's validation loss sits near 0.9 nats, the others' near 2.5-3). The registered families
-    # happen to agree closely, so their spread would pin a new family's level and, with few runs, force
-    # its curve through the wrong loss scale. A new family keeps the hierarchical model's own vague
-    # prior on it; its shape (floor share, split, exponents) and noise come from the population.
-    level = FAMILY_CONSTANTS.index("level")
-    hyper = HierarchicalPriors(**json.loads(fitted.idata.attrs["priors"]))
-    mean[level], cov[level, :], cov[:, level] = hyper.level_mu, 0.0, 0.0
-    cov[level, level] = hyper.level_sigma**2
-    draws = fitted.posterior_draws
-    shared = {name: (float(np.log(draws[name]).mean()), float(np.log(draws[name]).std())) for name in SHARED_LOG}
-    if (fitted.configs["seeds"] > 1).any():
-        logit = np.log(draws["seed_share"]) - np.log1p(-draws["seed_share"])
-        shared["seed_share"] = (float(logit.mean()), float(logit.std()))
-    return PopulationPrior(
-        *fitted.centre,
-        mean=tuple(map(float, mean)),
-        cov=tuple(tuple(map(float, row)) for row in cov),
-        shared=shared,
-        drift_length=hyper.drift_length,
-        drift_centred_runs=hyper.drift_centred_runs,
-    )
-
-
-@dataclass(frozen=True)
-class Population:
-    """A population prior with what it was built from (``provenance``) and how its fit converged."""
-
-    prior: PopulationPrior
-    provenance: dict
-    diagnostics: dict
-
-    @property
-    def key(self) -> str:
-        return provenance_key(self.provenance)
-
-    def as_dict(self) -> dict:
-        return {"prior": asdict(self.prior), "provenance": self.provenance, "diagnostics": self.diagnostics}
-
-    @classmethod
-    def from_dict(cls, value: dict) -> "Population":
-        prior = value["prior"]
-        prior = prior | {"mean": tuple(prior["mean"]), "cov": tuple(map(tuple, prior["cov"])),
-                         "shared": {k: tuple(v) for k, v in prior["shared"].items()},
-                         "extrapolation": tuple(prior["extrapolation"])}
-        return cls(PopulationPrior(**prior), value["provenance"], value["diagnostics"])
-
-
-def provenance_key(provenance: dict) -> str:
-    """A short hash of everything a population depends on: a change to any of it means a rebuild."""
-    return hashlib.sha256(json.dumps(provenance, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def fit_population(runs: pd.DataFrame, *, progress: bool | None = None) -> HierarchicalFit:
@@ -209,35 +141,6 @@ def with_extrapolation(population: Population, errors: pd.DataFrame) -> Populati
     return Population(prior, population.provenance,
                       population.diagnostics | {"converged": not problems, "problems": problems,
                                                 "extrapolation": evidence})
-
-
-def population_path(provenance: dict) -> Path:
-    """Where the population built from ``provenance`` is cached."""
-    return registry.cache_dir() / "population" / f"{provenance_key(provenance)}.json"
-
-
-def save_population(population: Population) -> Path:
-    """Write ``population`` to its cache file (atomically: an interrupted write leaves no file)."""
-    text = json.dumps(population.as_dict(), indent=1)
-    return write_atomically(population_path(population.provenance), lambda tmp: tmp.write_text(text))
-
-
-def registered_provenance(families: tuple[str, ...] = (), gadre_eval: str | None = None) -> dict:
-    """Everything a population of the registered ``families`` (default: all) depends on."""
-    from scaling_forecast.families import FAMILIES, GADRE_EVAL
-
-    specs = [s for s in FAMILIES if not families or s.family in families]
-    return {
-        "package_version": __version__,
-        "families": [s.family for s in specs],
-        "gadre_eval": gadre_eval or GADRE_EVAL,
-        "datasets": {s.dataset: dataset_digest(s.dataset) for s in specs},
-        "priors": asdict(HierarchicalPriors()),
-        "sampler": asdict(POPULATION_SAMPLER),
-        "population_format": POPULATION_FORMAT,
-        "extrapolation_holdout": EXTRAPOLATION_HOLDOUT,
-        "extrapolation_sampler": asdict(EXTRAPOLATION_SAMPLER),
-    }
 
 
 def load_population(families: tuple[str, ...] = (), *, gadre_eval: str | None = None,

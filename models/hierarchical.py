@@ -7,17 +7,16 @@ terms at the global centre of the data (as level, floor share and split).
 
 Centred by default: every registered family has dozens to hundreds of runs,
 which pin its constants far more tightly than the population does, and there
-the non-centred form is the one with the funnel (all eight families: 220-320 s,
-ESS 72-145 and divergences non-centred). Centred, each family samples its
-level, floor share and split at the centre of *its own* runs (see
-``_level_terms``): at the global centre, a family a decade away paid for the
-extrapolation with correlations that held min ESS at 360 and R-hat at 1.014;
-at its own centre, ESS 1055 and R-hat 1.004 on the same data and seed.
-``centred=False`` is the choice when some family has only a handful of runs.
+the non-centred form is the one with the funnel. Centred, each family samples
+its level, floor share and split at the centre of *its own* runs (see
+``_level_terms``), since at the global centre a family a decade away pays for
+the extrapolation with strong correlations. ``centred=False`` is the choice
+when some family has only a handful of runs. (Timings and diagnostics of both
+forms: the README's "Run families and the hierarchical model".)
 
 The law is an approximation: each family departs from it smoothly along log
-compute (``_drift``). Without that term, forecasts of each family's largest
-runs were overconfident (80% intervals held 66% of held-out runs).
+compute (``_drift``); without that term, forecasts of each family's largest
+runs are overconfident.
 
 The data are *configurations*, not runs: repeated seeds of one (N, D, U) are
 summarised by their mean log loss and their within-configuration sum of

@@ -84,7 +84,7 @@ def run_data(params: np.ndarray, tokens: np.ndarray, loss: np.ndarray, *, swappa
     """Register the runs in the current model, as ``pm.Data`` when ``swappable``.
 
     Shared data lets a compiled model be refitted to new runs of the same count,
-    but costs ~1.4 s more to compile than constants: worth it only when fitting repeatedly.
+    but compiles slower than constants: worth it only when fitting repeatedly.
     """
     log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
     centre_n, centre_d = log_centres(params, tokens)

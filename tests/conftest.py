@@ -40,6 +40,25 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
+def chinchilla_epoch_fit(mirror):
+    """The main job's posterior: the Chinchilla law on chinchilla-epoch without its 5 highest-loss runs
+    (as Besiroglu et al.), default sampler and seed; fitted once and shared (tests must not change it)."""
+    from scaling_forecast import runs
+    from scaling_forecast.fit import ScalingLawFit
+    from scaling_forecast.selection import RunSelection
+
+    table, name, digest = runs.load_runs(dataset="chinchilla-epoch")
+    return ScalingLawFit.fit(table, source=name, source_sha256=digest, selection=RunSelection(drop_highest_loss=5),
+                             progress=False)
+
+
+@pytest.fixture(scope="session")
+def chinchilla_epoch_file(chinchilla_epoch_fit, tmp_path_factory) -> Path:
+    """That posterior saved as NetCDF, as `fit --dataset chinchilla-epoch --drop-highest-loss 5` writes it."""
+    return chinchilla_epoch_fit.save(tmp_path_factory.mktemp("chinchilla-epoch") / "chinchilla.nc")
+
+
+@pytest.fixture(scope="session")
 def registered_fit(mirror):
     """The hierarchical model fitted to every registered family (one fit, about a minute, shared)."""
     from scaling_forecast.families import load_families
@@ -54,7 +73,8 @@ def population_cache(registered_fit, tmp_path_factory) -> Path:
     """A user cache holding the population prior of every registered family (and the law's extrapolation
     error learned from them), built from ``registered_fit`` exactly as ``fit --runs`` would build it;
     point SCALING_FORECAST_CACHE_DIR here."""
-    from scaling_forecast.pooled import population_from_fit, registered_provenance, save_population
+    from scaling_forecast.pooled import population_from_fit
+    from scaling_forecast.population import registered_provenance, save_population
 
     cache = tmp_path_factory.mktemp("population-cache")
     previous = os.environ.get("SCALING_FORECAST_CACHE_DIR")

@@ -94,13 +94,9 @@ def test_sensitivity_shares(draws):
     assert "repetition_gain" not in dw.sensitivity(draws, repetition=False)["input"].tolist()
 
 
-@pytest.fixture(scope="module")
-def chinchilla_fit(mirror, tmp_path_factory):
-    path = tmp_path_factory.mktemp("wall") / "chinchilla.nc"
-    run = subprocess.run([sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "chinchilla-epoch",
-                          "--drop-highest-loss", "5", "--out", str(path)], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    return path
+@pytest.fixture(scope="session")
+def chinchilla_fit(chinchilla_epoch_file):
+    return chinchilla_epoch_file
 
 
 def _datawall(*args: str) -> subprocess.CompletedProcess:

@@ -12,15 +12,14 @@ import pytest
 from scaling_forecast import published, runs
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.models.chinchilla import chinchilla_model
-from scaling_forecast.selection import RunSelection, SamplerSettings
+from scaling_forecast.selection import SamplerSettings
 
 TRUTH = {"E": 1.8, "A": 450.0, "B": 1900.0, "alpha": 0.34, "beta": 0.36}
 
 
-@pytest.fixture(scope="module")
-def chinchilla_fit(mirror):
-    table, name, digest = runs.load_runs(dataset="chinchilla-epoch")
-    return ScalingLawFit.fit(table, source=name, source_sha256=digest, selection=RunSelection(drop_highest_loss=5), progress=False)
+@pytest.fixture(scope="session")
+def chinchilla_fit(chinchilla_epoch_fit):
+    return chinchilla_epoch_fit
 
 
 @pytest.mark.needs_data
@@ -66,6 +65,7 @@ def _simulate(rng, n_runs=60):
                          "tokens": tokens, "compute": compute, "loss": loss, "loss_kind": "sim"})
 
 
+@pytest.mark.slow
 def test_parameter_recovery_intervals_are_calibrated():
     """20 simulated datasets x 5 parameters = 100 checks of a 90% interval.
 

@@ -32,10 +32,10 @@ def _fit(law: str):
 
 
 @pytest.fixture(scope="session")
-def saved(mirror, tmp_path_factory) -> Path:
+def saved(chinchilla_epoch_file, tmp_path_factory) -> Path:
     """A folder with a chinchilla fit, a kaplan fit and damaged copies of the first (one fit each, shared)."""
     folder = tmp_path_factory.mktemp("saved")
-    _fit("chinchilla").save(folder / "fit.nc")
+    shutil.copyfile(chinchilla_epoch_file, folder / "fit.nc")
     _fit("kaplan").save(folder / "kaplan.nc")
     tree = xr.open_datatree(folder / "fit.nc").load()
     groups = {name: tree[name].to_dataset() for name in tree.children}

@@ -24,9 +24,9 @@ def _fit(sampler: SamplerSettings = SamplerSettings()) -> ScalingLawFit:
                              sampler=sampler, progress=False)
 
 
-@pytest.fixture(scope="module")
-def converged_fit(mirror) -> ScalingLawFit:
-    return _fit()
+@pytest.fixture(scope="session")
+def converged_fit(chinchilla_epoch_fit) -> ScalingLawFit:
+    return chinchilla_epoch_fit
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import pytest
 from scaling_forecast.hierarchy import HierarchicalFit
 from scaling_forecast.models.hierarchical import drift_correlation
 from scaling_forecast.models.laws import chinchilla_loss
-from scaling_forecast.pooled import PooledFit, Population
+from scaling_forecast.pooled import PooledFit
+from scaling_forecast.population import Population
 
 CONSTANTS = ("log_E", "log_A", "log_B", "alpha", "beta")
 

@@ -1,0 +1,46 @@
+"""The command-line options several commands share, and the bounds every numeric option is checked against."""
+
+from pathlib import Path
+
+import click
+
+from scaling_forecast.selection import LAW_NAMES
+
+# Bounds of the sampler's flags: nutpie takes unsigned 32-bit seeds; more draws than this only fill memory.
+SEED = click.IntRange(0, 2**32 - 1)
+DRAWS = click.IntRange(100, 100_000)
+LEVEL = click.FloatRange(0, 1, min_open=True, max_open=True)
+json_flag = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace an existing output file that scaling-forecast did not write (its own pages and fits are "
+         "replaced without asking).")
+law_option = click.option("--law", type=click.Choice(LAW_NAMES), default="chinchilla", show_default=True,
+                          help="Which law to fit (see the README's 'Laws').")
+pool_option = click.option(
+    "--pool/--no-pool", default=None,
+    help="Fit your runs as one more family within the population of registered families (default for --runs "
+         "with the chinchilla law), or alone (--no-pool; the default for --dataset and other laws).")
+
+
+def allow_option(what: str):
+    return click.option("--allow-unconverged", is_flag=True, help=what)
+
+
+def selection_options(command):
+    """The run-selection flags shared by every command that fits."""
+    options = [
+        click.option("--dataset", help="Registered dataset to fit (see 'data list')."),
+        click.option("--runs", "runs_file", type=click.Path(path_type=Path), help="CSV of your own runs instead."),
+        click.option("--family", "families", multiple=True, help="Keep only this family (repeatable)."),
+        click.option("--loss-kind", "loss_kinds", multiple=True, help="Keep only this loss kind (repeatable)."),
+        click.option("--compute-min", type=float, help="Keep runs with compute >= this many FLOP."),
+        click.option("--compute-max", type=float, help="Keep runs with compute <= this many FLOP."),
+        click.option("--drop-highest-loss", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Drop the K highest-loss runs (Besiroglu et al. drop 5 of chinchilla-epoch)."),
+        click.option("--non-embedding", is_flag=True,
+                     help="Count N without embedding parameters and C = 6ND with that N (Kaplan's convention)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

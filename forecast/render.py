@@ -1,0 +1,264 @@
+"""What each command prints: text for a reader and JSON for a program, from what ``scaling_forecast.commands``
+returns. Every number says its units and interval level."""
+
+import json
+import sys
+
+from scaling_forecast import summary
+from scaling_forecast.pages import interval_text
+
+PRINT_BLOCK = 10_000  # forecast lines formatted per write
+
+
+def print_json(value: object) -> None:
+    print(json.dumps(summary.to_jsonable(value), indent=2, allow_nan=False))
+
+
+def _range(name: str, r: dict) -> str:
+    return f"  {name:<20} {r['min']:.4g} .. {r['max']:.4g} {r['units']} ({r['known']} known)"
+
+
+def data_list(rows: list[dict], mirror, mirror_env: str, cache) -> None:
+    print(f"Registered datasets (mirror: {mirror or 'none; set ' + mirror_env}; cache: {cache})")
+    print(f"{'name':<20} {'kind':<7} {'rows':>5}  {'offline':<8} {'licence':<12} families")
+    for r in rows:
+        count = "?" if r["rows"] is None else r["rows"]
+        families = "?" if r["families"] is None else ", ".join(r["families"]) or "-"
+        offline = "yes" if r["offline"] else "no"
+        print(f"{r['name']:<20} {r['kind']:<7} {count:>5}  {offline:<8} {r['license']:<12} {families}")
+    print("rows: runs x evaluation sets for kind 'runs', models for kind 'models'; '?' = not downloaded yet "
+          "or failing its checks")
+
+
+def data_show(info: dict) -> None:
+    print(f"{info['name']}: {info['title']}")
+    print(f"  citation: {info['citation']}")
+    print(f"  licence: {info['license']}; upstream: {info['upstream']} ({info['files']} files)")
+    print(f"  notes: {info['notes']}")
+    if info["kind"] == "runs":
+        print(f"  {info['runs']} rows; families: " + ", ".join(f"{k} ({v})" for k, v in info["families"].items()))
+        print("  loss kinds: " + ", ".join(f"{k} ({v})" for k, v in info["loss_kinds"].items()))
+    else:
+        print(f"  {info['models']} models, published {info['date']['min']} .. {info['date']['max']}")
+    print("  ranges:")
+    for column, r in info["ranges"].items():
+        print(_range(column, r))
+    print("  units: " + "; ".join(f"{k}: {v}" for k, v in info["units"].items()))
+
+
+def data_check(file, info: dict) -> None:
+    print(f"{file}: valid, {info['runs']} runs; families: " + ", ".join(f"{k} ({v})" for k, v in info["families"].items()))
+    for column, r in info["ranges"].items():
+        print(_range(column, r))
+
+
+def fit_json(fitted, level: float) -> dict:
+    """What a saved fit is (law, data, selection, parameters at ``level``, diagnostics); every JSON answer
+    from a fit starts with it."""
+    a = fitted.attrs
+    return {
+        "law": a["law"],
+        "law_formula": a["law_formula"],
+        "dataset": a["dataset"],
+        "dataset_sha256": a["dataset_sha256"],
+        "runs": len(fitted.runs),
+        "selection": json.loads(a["selection"]),
+        "parameters": fitted.parameters(level),
+        "diagnostics": fitted.diagnostics.as_dict(),
+        "kind": a.get("kind", "single"),
+        "intervals": fitted.interval_note(),
+    } | ({"population": fitted.population, "from_runs_share": fitted.contraction(), "own_slope": fitted.own_slope}
+         if hasattr(fitted, "contraction") else {})
+
+
+def fit(fitted, level: float, out) -> None:
+    diagnostics = fitted.diagnostics
+    print(f"{fitted.describe()}; posterior:")
+    for name, p in fitted.parameters(level).items():
+        print(f"  {name:<6} median {p['median']:<10.4g} {p['level']:.0%} interval [{p['lo']:.4g}, {p['hi']:.4g}]  "
+              f"({p['units']})")
+    if hasattr(fitted, "contraction"):
+        _pooling(fitted)
+    print(f"  diagnostics: max R-hat {diagnostics.r_hat_max:.3f}, min ESS bulk {diagnostics.ess_bulk_min:.0f} "
+          f"/ tail {diagnostics.ess_tail_min:.0f}, {diagnostics.divergences} divergences, min BFMI {diagnostics.bfmi_min:.2f}")
+    print(f"  written to {out}")
+
+
+def _pooling(fitted) -> None:
+    """How much of the family's constants came from its own runs rather than the population, and its slope."""
+    shares = fitted.contraction()
+    print("  from your runs, not the population (1 - posterior/prior variance; 0 = all population): "
+          + ", ".join(f"{name} {share:.2f}" for name, share in shares.items()))
+    own, (prior_mean, prior_sd) = fitted.own_slope, fitted.own_slope["prior"]
+    text = (f"  extrapolation slope (the law's error per decade of compute beyond your largest run, % of the loss): "
+            f"population {100 * prior_mean:+.2f} (sd {100 * prior_sd:.2f})")
+    if "posterior" in own:
+        mean, sd = own["posterior"]
+        text += (f"; with your {own['held_out_runs']} runs of the top quarter by compute forecast from the other "
+                 f"{own['fitted_runs']}: {100 * mean:+.2f} (sd {100 * sd:.2f})")
+    print(f"{text}; {own['reason']}")
+    if min(shares.values()) < 0.5:
+        print("  note: some constants rest mostly on the population of registered families, so forecasts are "
+              "wide; more runs, at more compute, narrow them")
+
+
+def forecast_json(answer, level: float) -> dict:
+    table = answer.table
+    predictions = table.drop(columns=[c for c in table if c.startswith("beyond_")]).to_dict("records")
+    beyond = table[[f"beyond_{k}_oom" for k in ("params", "tokens", "compute")]].to_numpy().tolist()
+    for row, far in zip(predictions, beyond):
+        row["beyond_fitted_oom"] = dict(zip(("params", "tokens", "compute"), far))
+    return fit_json(answer.fitted, level) | {"predictions": predictions, "warnings": answer.warnings}
+
+
+def forecast(answer, level: float) -> None:
+    fitted, table = answer.fitted, answer.table
+    named = "model" in table
+    print(f"Forecast from the {fitted.describe()}; loss in nats/token on its loss kind "
+          f"({', '.join(sorted(set(fitted.runs['loss_kind'])))}), {level:.0%} equal-tailed intervals; "
+          f"{fitted.interval_note()}:")
+    for start in range(0, len(table), PRINT_BLOCK):  # blocks: a large grid's text never sits in memory at once
+        sys.stdout.write("".join(
+            f"  {f'{r.model}: ' if named and r.model else ''}N={r.params:.3g} params, D={r.tokens:.3g} tokens, "
+            f"C={r.compute:.3g} FLOP: expected loss {r.loss_median:.4f} [{r.loss_lo:.4f}, {r.loss_hi:.4f}]; "
+            f"a new run's loss {r.observed_median:.4f} [{r.observed_lo:.4f}, {r.observed_hi:.4f}]\n"
+            for r in table.iloc[start : start + PRINT_BLOCK].itertuples()))
+    if named:
+        print("  (named models: this law's prediction for that N and D; those models used other data and "
+              "tokenizers, so it is not their actual loss)")
+    warn(answer.warnings)
+
+
+def allocation_json(answer, level: float) -> dict:
+    return fit_json(answer.fitted, level) | {
+        "flops_per_param_token": answer.flops_per_param_token,
+        "exponent_a": answer.exponent | {"level": level},
+        "allocations": [] if answer.optimal is None else answer.optimal.to_dict("records"),
+        "overheads": [] if answer.overheads is None else answer.overheads.to_dict("records"),
+    }
+
+
+def allocation(answer, level: float) -> None:
+    e, k = answer.exponent, answer.flops_per_param_token
+    print(f"Compute-optimal allocation from the {answer.fitted.describe()}; C = {k:g} N D FLOP; {level:.0%} "
+          "equal-tailed intervals.")
+    print(f"  N_opt grows as C^a with a = {e['median']:.3f} [{e['lo']:.3f}, {e['hi']:.3f}]")
+    for r in [] if answer.optimal is None else answer.optimal.itertuples():
+        print(f"  C={r.compute:.3g} FLOP: N_opt {r.params_median:.3g} [{r.params_lo:.3g}, {r.params_hi:.3g}] parameters; "
+              f"D_opt {r.tokens_median:.3g} [{r.tokens_lo:.3g}, {r.tokens_hi:.3g}] tokens; "
+              f"{r.tokens_per_param_median:.1f} [{r.tokens_per_param_lo:.1f}, {r.tokens_per_param_hi:.1f}] tokens/parameter; "
+              f"expected loss there {r.loss_median:.4f} [{r.loss_lo:.4f}, {r.loss_hi:.4f}] nats/token")
+    far = answer.overheads
+    for r in [] if far is None else far.itertuples():
+        label = f"{r.model}: " if "model" in far and r.model else ""
+        print(f"  {label}N={r.params:.3g}, D={r.tokens:.3g}, C={r.compute:.3g} FLOP: the optimal split reaches its "
+              f"expected loss with {r.optimal_compute_median:.3g} [{r.optimal_compute_lo:.3g}, {r.optimal_compute_hi:.3g}] FLOP, "
+              f"compute overhead {r.overhead_median:.2f}x [{r.overhead_lo:.2f}, {r.overhead_hi:.2f}]; at its own compute the "
+              f"optimum is N_opt {r.params_opt_median:.3g} [{r.params_opt_lo:.3g}, {r.params_opt_hi:.3g}] and its loss is "
+              f"{r.loss_gap_median:.4f} [{r.loss_gap_lo:.4f}, {r.loss_gap_hi:.4f}] nats/token above the optimum")
+    warn(answer.warnings)
+
+
+def warn(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def comparison(result: dict) -> None:
+    pct = f"{result['level']:.0%}"
+    print(f"Laws compared on {result['dataset']} ({result['runs']} runs); {pct} equal-tailed intervals.")
+    print("PSIS-LOO (elpd of log loss, higher is better; difference to the best with its standard error):")
+    for r in result["loo"]:
+        flag = f"; {r['pareto_k_above_0.7']} runs with Pareto k > 0.7" if r["pareto_k_above_0.7"] else ""
+        print(f"  {r['law']:<10} elpd {r['elpd_loo']:9.1f} (se {r['se']:.1f}); diff {r['elpd_diff']:7.1f} "
+              f"(se {r['diff_se']:.1f}); p_loo {r['p_loo']:.1f}{flag}")
+    print("Allocation exponent a (N_opt proportional to C^a):")
+    for law, e in result["exponent_a"].items():
+        print(f"  {law:<10} a {e['median']:.3f} [{e['lo']:.3f}, {e['hi']:.3f}]; P(a > 0.6) = {e['p_above_0.6']:.3f}; "
+              f"P(a < 0.5) = {e['p_below_0.5']:.3f}")
+    print("  published: " + "; ".join(f"{p['source']} {p['a']:g}" for p in result["published_a"]))
+    print("At C = 5.76e23 FLOP (Chinchilla's budget; it used N = 70B, D = 1.4T, 20 tokens/parameter):")
+    for law, r in result["chinchilla_budget"].items():
+        print(f"  {law:<10} N_opt {r['params_median']:.3g} [{r['params_lo']:.3g}, {r['params_hi']:.3g}] parameters; "
+              f"{r['tokens_per_param_median']:.1f} [{r['tokens_per_param_lo']:.1f}, {r['tokens_per_param_hi']:.1f}] "
+              f"tokens/parameter; loss {r['loss_median']:.3f} [{r['loss_lo']:.3f}, {r['loss_hi']:.3f}] nats/token")
+    for law, rows in result["divergence"].items():
+        print(f"{law} vs {result['reference_law']}: ratio of N_opt ({law} / {result['reference_law']}) and difference of "
+              f"optimal loss ({law} - {result['reference_law']}, nats/token):")
+        for r in rows:
+            q, g = r["params_opt_ratio"], r["loss_difference"]
+            print(f"  C={r['compute']:.0e} FLOP: N_opt ratio {q['median']:.2f} [{q['lo']:.2f}, {q['hi']:.2f}]; "
+                  f"loss difference {g['median']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]")
+    rec = result["reconciliation"]
+    if rec:
+        t, n, sh = rec["a_total_params"], rec["a_nonembedding_params"], rec["a_shift"]
+        print(f"Counting non-embedding parameters: a {n['median']:.3f} [{n['lo']:.3f}, {n['hi']:.3f}] vs total "
+              f"{t['median']:.3f} [{t['lo']:.3f}, {t['hi']:.3f}]; shift {sh['median']:+.3f} [{sh['lo']:+.3f}, {sh['hi']:+.3f}]")
+        for r in rec["local"]:
+            la = r["local_a"]
+            if la["median"] is not None:
+                print(f"  local exponent in Kaplan's terms at C_total={r['compute_total']:.2g} FLOP: "
+                      f"{la['median']:.3f} [{la['lo']:.3f}, {la['hi']:.3f}] (Kaplan: 0.73)")
+
+
+def backtest(result, summary_rows, holdout: float, lofo: bool) -> None:
+    what = "leave one family out (the other families are the population)" if lofo else "every family fitted together"
+    print(f"Backtest, {what}: top {holdout:.0%} of each family's configurations by compute held out; median "
+          "absolute and signed % error of the predictive median (signed: forecast - actual, > 0 = too high), "
+          "coverage of the 50/80/95% predictive intervals, mean lpd of log loss.")
+    for r in result.to_dict("records"):
+        flag = "" if r["converged"] else "  NOT CONVERGED: " + r["problems"]
+        print(f"  {r['family']:<18} {r['method']:<16} train {r['n_train']:>4} test {r['n_test']:>4}  "
+              f"error {r['mape']:6.2f}% signed {r['bias']:+6.2f}%  coverage {r['coverage_0.5']:.2f}/"
+              f"{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}  lpd {r['lpd']:6.2f}{flag}")
+    print("Pooled over families:")
+    for r in summary_rows.to_dict("records"):
+        print(f"  {r['method']:<16} {r['n_test']:>4} held-out runs: coverage {r['coverage_0.5']:.2f}/"
+              f"{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}; median % error over runs {r['mape_runs']:.2f}, "
+              f"signed {r['bias_runs']:+.2f}; median over families of the % error "
+              f"{r['mape_median_over_families']:.2f}; lpd {r['lpd']:.2f}")
+
+
+def datawall_json(answer) -> dict:
+    return answer.result | {"description": answer.description, "words_per_token": answer.words_per_token,
+                            "warnings": answer.warnings,
+                            "components": {n: vars(c) for n, c in answer.components.items()},
+                            "report": str(answer.report)}
+
+
+def datawall(result: dict, description: str) -> None:
+    iv = interval_text
+    level = result["level"]
+    stock, pub, growth = result["stock_2024"], result["published"], result["growth"]
+    print(f"Data wall. {description}")
+    v = pub["effective_stock"]
+    print(f"Stock of usable human text in 2024, tokens ({stock['effective']['level']:.0%} intervals): unique "
+          f"{iv(stock['quality_adjusted'], '.3g')}; with repetition {iv(stock['effective'], '.3g')} "
+          f"(Villalobos et al.: {v['value']:.3g} [{v['low']:.3g}, {v['high']:.3g}], {v['interval']:.0%})")
+    g = pub["dataset_growth_oom_per_year"]
+    print(f"Growth, orders of magnitude per year (95%): training tokens {iv(growth['tokens_growth'], '.3f')} "
+          f"(Villalobos et al.: {g['value']:.2f} [{g['low']:.2f}, {g['high']:.2f}]); training compute "
+          f"{iv(growth['compute_growth'], '.3f')}")
+    y = pub["exhaustion_year"]
+    print(f"Year the largest training run's tokens reach the stock (median [80%], 50% and 90% intervals); "
+          f"Villalobos et al.: {y['value']:.0f} [{y['low']:.0f}, {y['high']:.0f}] (mixture, 1x, repetition on):")
+    for r in result["scenarios"]:
+        k = "" if r["overtrain"] is None else f", {r['overtrain']:g}x overtrained"
+        print(f"  {r['demand'].replace('_', ' ') + k:<30} repetition {'on ' if r['repetition'] else 'off'}  "
+              f"{r['median']:.1f} [{r['lo_0.8']:.1f}, {r['hi_0.8']:.1f}]  50% {r['lo_0.5']:.1f}-{r['hi_0.5']:.1f}  "
+              f"90% {r['lo_0.9']:.1f}-{r['hi_0.9']:.1f}  P(never) {r['p_never']:.3f}")
+    print(f"Loss of the frontier run at the wall (compute trend, repetition on; Chinchilla law, nats/token, "
+          f"{level:.0%} predictive; R*_D = {result['r_star']:g}):")
+    for k, w in result["loss_at_wall"].items():
+        print(f"  {k}x overtrained, year {w['year_median']:.1f}: N {iv(w['params'], '.3g')} parameters, "
+              f"{iv(w['epochs'], '.2f')} epochs over the stock; loss with data capped {iv(w['capped'], '.4f')}, "
+              f"unlimited {iv(w['unlimited'], '.4f')}; penalty {iv(w['penalty'], '.2e')}")
+    print("Loss of the frontier run by year (compute trend, Chinchilla-optimal), data capped vs unlimited "
+          "(penalty: capped - unlimited expected loss, same draw):")
+    for year, w in result["loss_by_year"].items():
+        print(f"  {year}: {iv(w['epochs'], '.2f')} epochs; capped {iv(w['capped'], '.4f')}, unlimited "
+              f"{iv(w['unlimited'], '.4f')}; penalty {iv(w['penalty'], '.2e')}")
+    print("Sensitivity of the exhaustion year (mixture, 1x, repetition on), each input fixed at its median:")
+    for r in result["sensitivity"]:
+        print(f"  {r['input']:<32} variance share {r['variance_share']:6.3f}  median {r['median']:.2f}  "
+              f"80% width {r['width_0.8']:.2f} years")
