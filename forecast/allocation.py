@@ -10,8 +10,9 @@ run": the compute the optimal split would need to reach the run's loss.
 import numpy as np
 import pandas as pd
 
+from scaling_forecast.intervals import band, quantiles
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
-from scaling_forecast.predict import LawDraws, band, quantiles
+from scaling_forecast.predict import LawDraws
 
 QUANTITIES = {
     "params": "N_opt, parameters",

@@ -10,7 +10,8 @@ import pandas as pd
 
 from scaling_forecast import runs
 from scaling_forecast.errors import InputError
-from scaling_forecast.predict import beyond_oom, interval
+from scaling_forecast.intervals import Interval
+from scaling_forecast.predict import beyond_oom
 from scaling_forecast.selection import MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
@@ -120,7 +121,7 @@ def allocate(fitted, budgets: np.ndarray, n, d, models: tuple[str, ...], level: 
 
     k = flops_per_param_token
     a = fitted.draws.frontier().a
-    exponent = {"median": float(np.median(a))} | dict(zip(("lo", "hi"), map(float, interval(a, level))))
+    exponent = Interval.of(a, level).as_dict()
     optimal = allocation_table(fitted.draws, budgets, level=level, flops_per_param_token=k) if len(budgets) else None
     far = overhead_table(fitted.draws, n, d, level=level, flops_per_param_token=k) if len(n) else None
     if far is not None and models:

@@ -13,7 +13,7 @@ import pandas as pd
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table, optimum, overhead_table
 from scaling_forecast.fit import ScalingLawFit
-from scaling_forecast.predict import interval
+from scaling_forecast.intervals import Interval
 
 DEFAULT_LAWS = ("chinchilla", "kaplan", "kaplan_e")
 REFERENCE_LAW = "chinchilla"
@@ -28,10 +28,8 @@ def summarise(values: np.ndarray, level: float) -> dict[str, float | None]:
     """Median and equal-tailed ``level`` interval of draws (NaNs ignored, their share reported)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        return {"median": None, "lo": None, "hi": None, "level": level, "share_defined": 0.0}
-    lo, hi = interval(finite, level)
-    return {"median": float(np.median(finite)), "lo": float(lo), "hi": float(hi), "level": level,
-            "share_defined": float(finite.size / values.size)}
+        return Interval(None, None, None, level).as_dict() | {"share_defined": 0.0}
+    return Interval.of(finite, level).as_dict() | {"share_defined": float(finite.size / values.size)}
 
 
 def published_exponents() -> list[dict]:

@@ -8,9 +8,9 @@ from scaling_forecast.allocation import optimum
 from scaling_forecast.budgets import Budgets
 from scaling_forecast.compare import CHINCHILLA_BUDGET
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.intervals import band, interval, quantiles
 from scaling_forecast.models.laws import chinchilla_frontier
 from scaling_forecast.plots import C_LABEL, draw_isoflop, figure, outside_legend
-from scaling_forecast.predict import band, interval, quantiles
 
 PF_DAY = 8.64e19  # FLOP in one petaFLOP/s-day
 LAW_COLOURS = {"chinchilla": "tab:blue", "kaplan": "tab:red", "kaplan_e": "tab:orange"}

@@ -26,6 +26,7 @@ import xarray as xr
 from scaling_forecast import published, runs
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
+from scaling_forecast.intervals import Interval, interval
 from scaling_forecast.models.datawall import (
     BASE_YEAR,
     GROWTH,
@@ -37,7 +38,7 @@ from scaling_forecast.models.datawall import (
     trend_model,
 )
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
-from scaling_forecast.predict import LawDraws, interval
+from scaling_forecast.predict import LawDraws
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.selection import SamplerSettings
 
@@ -287,13 +288,10 @@ def loss_of_frontier(draws: WallDraws, year: np.ndarray, overtrain: float, level
         lo, hi = predictive.interval(level, seed)
         out[key] = {"median": float(predictive.median(seed)[0]), "lo": float(lo[0]), "hi": float(hi[0])}
     # The same draw with and without the cap: the penalty is the difference of expected losses, free of run noise.
-    penalty = expected["capped"] - expected["unlimited"]
-    lo, hi = interval(penalty, level)
-    out["penalty"] = {"median": float(np.median(penalty)), "lo": float(lo), "hi": float(hi)}
+    out["penalty"] = Interval.of(expected["capped"] - expected["unlimited"], level).as_dict()
     repeats = np.exp(run["log_d"][ok] - np.minimum(run["log_u"][ok], run["log_d"][ok]))
     for key, values in (("epochs", repeats), ("params", np.exp(run["log_n"][ok])), ("tokens", np.exp(run["log_d"][ok]))):
-        lo, hi = interval(values, level)
-        out[key] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi)}
+        out[key] = Interval.of(values, level).as_dict()
     return out
 
 
@@ -322,9 +320,7 @@ def stock_summary(draws: WallDraws, level: float = 0.9) -> dict:
     """The stock in 2024 (tokens): unique usable, and effective with repetition."""
     out = {}
     for key, repetition in (("quality_adjusted", False), ("effective", True)):
-        values = np.exp(log_stock(draws.components, BASE_YEAR, repetition=repetition))
-        lo, hi = interval(values, level)
-        out[key] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": level}
+        out[key] = Interval.of(np.exp(log_stock(draws.components, BASE_YEAR, repetition=repetition)), level).as_dict()
     return out
 
 
@@ -349,10 +345,7 @@ def analyse(draws: WallDraws, *, overtrain: tuple[float, ...] = OVERTRAIN, level
     """Every number of the data wall: stock, growth, exhaustion years per scenario, loss at the wall, sensitivity."""
     growth = {}
     for name in ("tokens_growth", "compute_growth"):
-        values = getattr(draws, name)
-        lo, hi = interval(values, 0.95)
-        growth[name] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": 0.95,
-                        "units": "orders of magnitude per year"}
+        growth[name] = Interval.of(getattr(draws, name), 0.95).as_dict() | {"units": "orders of magnitude per year"}
     at_wall = {}
     for k in overtrain:
         years = exhaustion_year(draws, "compute", k, repetition=True)

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from scaling_forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
+from scaling_forecast.intervals import band, quantiles
 from scaling_forecast.models.datawall import log_stock
 from scaling_forecast.pages import banner, escape, html_table, interval_text, page, section, write_page
 from scaling_forecast.plots import figure
-from scaling_forecast.predict import band, quantiles
 
 CURVE_YEARS = np.linspace(2010, 2040, 121)
 

@@ -22,9 +22,10 @@ from scaling_forecast import __version__, laws
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import write_atomically
+from scaling_forecast.intervals import Interval
 from scaling_forecast.laws import Law
 from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
-from scaling_forecast.predict import LawDraws, forecast_table, interval
+from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
 from scaling_forecast.savedfit import FIT_FORMAT, validate
@@ -132,9 +133,7 @@ class ScalingLawFit:
         post = self.idata["posterior"].to_dataset()
         out = {}
         for name, units in self.law.parameters.items():
-            values = post[name].to_numpy().reshape(-1)
-            lo, hi = interval(values, level)
-            out[name] = {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "level": level, "units": units}
+            out[name] = Interval.of(post[name].to_numpy().reshape(-1), level).as_dict() | {"units": units}
         return out
 
     def predictive(self, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from scaling_forecast.files import GENERATOR_META, write_atomically
+from scaling_forecast.intervals import Interval
 from scaling_forecast.plots import figure_png_base64
 
 BANNER_ID = "not-converged"
@@ -70,10 +71,8 @@ def section(title: str, fig, caption: str) -> str:
 
 
 def interval_text(s: dict, fmt: str = ".3f") -> str:
-    """'median [lo, hi]' of a summary dict, or a dash when it is undefined."""
-    if s["median"] is None:
-        return "—"
-    return f"{s['median']:{fmt}} [{s['lo']:{fmt}}, {s['hi']:{fmt}}]"
+    """'median [lo, hi]' of an :class:`Interval`'s dict (as results carry them), or a dash when undefined."""
+    return Interval(s["median"], s["lo"], s["hi"]).text(fmt)
 
 
 def html_table(header: list[str], rows: list[list[str]]) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from scaling_forecast.intervals import band, quantiles
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
 if TYPE_CHECKING:  # scaling_forecast.laws imports PyMC, which reading a saved fit does not need
@@ -50,36 +51,6 @@ class LawDraws:
     def astype(self, dtype) -> "LawDraws":
         return LawDraws(self.law, {k: v.astype(dtype) for k, v in self.values.items()}, self.sigma.astype(dtype),
                         self.nu.astype(dtype), self.departure)
-
-
-def band(level: float) -> list[float]:
-    """Probabilities of the lower end, the median and the upper end of an equal-tailed ``level`` interval."""
-    if not 0 < level < 1:
-        raise ValueError(f"interval level must be between 0 and 1, got {level}")
-    tail = (1 - level) / 2
-    return [tail, 0.5, 1 - tail]
-
-
-def interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed interval holding ``level`` of the mass."""
-    low, _, high = band(level)
-    lo, hi = np.quantile(values, [low, high], axis=axis)
-    return lo, hi
-
-
-def quantiles(values: np.ndarray, probs: list[float]) -> np.ndarray:
-    """Quantiles along the last axis (linear interpolation, as numpy's default).
-
-    A single partition at the needed order statistics is several times faster
-    than ``np.quantile`` over many rows, which is what makes 10,000-point grids cheap.
-    """
-    size = values.shape[-1]
-    positions = np.asarray(probs) * (size - 1)
-    below = np.floor(positions).astype(int)
-    above = np.minimum(below + 1, size - 1)
-    ordered = np.partition(values, np.unique(np.concatenate([below, above])), axis=-1)
-    weight = positions - below
-    return (ordered[..., below] * (1 - weight) + ordered[..., above] * weight).T
 
 
 def beyond_oom(query: np.ndarray, fitted: np.ndarray) -> np.ndarray:

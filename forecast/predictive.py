@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from scaling_forecast.predict import band, quantiles
+from scaling_forecast.intervals import band, quantiles
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def forecast(answer, level: float) -> None:
 def allocation_json(answer, level: float) -> dict:
     return fit_json(answer.fitted, level) | {
         "flops_per_param_token": answer.flops_per_param_token,
-        "exponent_a": answer.exponent | {"level": level},
+        "exponent_a": answer.exponent,
         "allocations": [] if answer.optimal is None else answer.optimal.to_dict("records"),
         "overheads": [] if answer.overheads is None else answer.overheads.to_dict("records"),
     }
