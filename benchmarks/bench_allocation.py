@@ -31,8 +31,8 @@ from timing import repeat_times
 from scaling_forecast import runs
 from scaling_forecast.allocation import allocation_table, optimum
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.fit_settings import RunSelection
 from scaling_forecast.models.compute import FLOP_PER_PARAM_TOKEN
-from scaling_forecast.selection import RunSelection
 
 COMPUTE = np.geomspace(1e18, 1e27, 1000)
 LOG_N_BOUNDS = (np.log(1e6), np.log(1e15))

@@ -26,7 +26,7 @@ import numpy as np
 BASELINE = """
 from scaling_forecast import runs
 from scaling_forecast.baseline import baseline_fit
-from scaling_forecast.selection import RunSelection
+from scaling_forecast.fit_settings import RunSelection
 table = RunSelection(drop_highest_loss=5).apply(runs.load("chinchilla-epoch"))
 baseline_fit(table["params"].to_numpy(), table["tokens"].to_numpy(), table["loss"].to_numpy(), n_boot=4000, seed=0, n_jobs=2)
 """

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from scaling_forecast.families import CONFIGURATION
+from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.parallel import run_jobs
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
-from scaling_forecast.selection import SamplerSettings
 
 LEVELS = (0.5, 0.8, 0.95)
 HOLDOUT = 0.2

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from scaling_forecast import __version__, commands, queries, registry, render, runs, summary
+from scaling_forecast import __version__, commands, dataset_summary, query_points, registry, render, runs
 from scaling_forecast.console import run
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import check_outputs
+from scaling_forecast.fit_settings import LAW_NAMES, SamplerSettings
 from scaling_forecast.options import (
     DRAWS,
     LEVEL,
@@ -21,7 +22,6 @@ from scaling_forecast.options import (
     pool_option,
     selection_options,
 )
-from scaling_forecast.selection import LAW_NAMES, SamplerSettings
 
 
 def _unconverged(diagnostics, allow: bool, what: str = "the posterior") -> None:
@@ -49,7 +49,7 @@ def data_app() -> None:
 @json_flag
 def data_list(as_json: bool) -> None:
     """List registered datasets: rows, families, licence, offline availability (exit 2 if a file is bad)."""
-    rows = summary.listing()
+    rows = dataset_summary.listing()
     if as_json:
         render.print_json(rows)
     else:
@@ -63,7 +63,7 @@ def data_list(as_json: bool) -> None:
 @json_flag
 def data_show(name: str, as_json: bool) -> None:
     """Summarise one dataset: source, licence, units, counts and value ranges."""
-    info = summary.dataset(name)
+    info = dataset_summary.dataset(name)
     render.print_json(info) if as_json else render.data_show(info)
 
 
@@ -79,7 +79,7 @@ def data_check(file: Path, as_json: bool) -> None:
             raise
         render.print_json({"file": str(file), "valid": False, "errors": str(err).splitlines()})
         sys.exit(2)
-    info = {"file": str(file), "valid": True} | summary.run_table(table)
+    info = {"file": str(file), "valid": True} | dataset_summary.run_table(table)
     render.print_json(info) if as_json else render.data_check(file, info)
 
 
@@ -120,7 +120,7 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 @json_flag
 def predict_command(fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json) -> None:
     """Forecast loss at (params, tokens), (params, compute) or published models from a saved fit."""
-    n, d = queries.points(models, params, tokens, compute, grid)
+    n, d = query_points.points(models, params, tokens, compute, grid)
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.predict(fitted, n, d, models, level)
@@ -174,8 +174,8 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
     """Compute-optimal N and D for FLOP budgets, and the compute overhead of given (N, D), from a saved fit."""
     if not (budgets or models or params):
         raise InputError("give at least one --compute budget, --model, or --params with --tokens")
-    budgets = queries.budgets(budgets)
-    n, d = queries.points(models, params, tokens, (), None) if (models or params) else ((), ())
+    budgets = query_points.budgets(budgets)
+    n, d = query_points.points(models, params, tokens, (), None) if (models or params) else ((), ())
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.allocate(fitted, budgets, n, d, models, level, flops_per_param_token)

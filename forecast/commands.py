@@ -10,9 +10,9 @@ import pandas as pd
 
 from scaling_forecast import runs
 from scaling_forecast.errors import InputError
+from scaling_forecast.fit_settings import MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from scaling_forecast.intervals import Interval
 from scaling_forecast.predict import beyond_oom
-from scaling_forecast.selection import MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 

@@ -5,10 +5,10 @@ from matplotlib.figure import Figure
 
 from scaling_forecast import published
 from scaling_forecast.allocation import optimum
-from scaling_forecast.budgets import Budgets
 from scaling_forecast.compare import CHINCHILLA_BUDGET
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import band, interval, quantiles
+from scaling_forecast.isoflop import Budgets
 from scaling_forecast.models.laws import chinchilla_frontier
 from scaling_forecast.plots import C_LABEL, draw_isoflop, figure, outside_legend
 

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from scaling_forecast.budgets import isoflop_budgets
 from scaling_forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX
 from scaling_forecast.compare_plots import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.isoflop import isoflop_budgets
 from scaling_forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
 from scaling_forecast.report import allocation_html, describe_selection, overhead_html
 

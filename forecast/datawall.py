@@ -26,6 +26,7 @@ import xarray as xr
 from scaling_forecast import published, runs
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
+from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.intervals import Interval, interval
 from scaling_forecast.models.datawall import (
     BASE_YEAR,
@@ -40,7 +41,6 @@ from scaling_forecast.models.datawall import (
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
 from scaling_forecast.predict import LawDraws
 from scaling_forecast.predictive import Predictive
-from scaling_forecast.selection import SamplerSettings
 
 DEMANDS = ("dataset_trend", "compute", "mixture")
 FRONTIER_START = ("largest_dataset_2024", "largest_compute_2024")

@@ -22,6 +22,7 @@ from scaling_forecast import __version__, laws
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import write_atomically
+from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.intervals import Interval
 from scaling_forecast.laws import Law
 from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
@@ -29,7 +30,6 @@ from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
 from scaling_forecast.savedfit import FIT_FORMAT, validate
-from scaling_forecast.selection import RunSelection, SamplerSettings
 
 
 class ScalingLawFit:

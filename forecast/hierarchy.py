@@ -11,6 +11,7 @@ import xarray as xr
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.families import CONFIGURATION
 from scaling_forecast.fit import sample
+from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.models.hierarchical import (
     BIN_DECADES,
     FAMILY_CONSTANTS,
@@ -22,7 +23,6 @@ from scaling_forecast.models.hierarchical import (
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tokens
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
-from scaling_forecast.selection import SamplerSettings
 
 # Longer tuning and smaller steps than a single-law fit: on the backtest's training split the
 # default settings left divergences. Early in tuning, before the mass matrix fits the compute-drift

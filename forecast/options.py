@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from scaling_forecast.selection import LAW_NAMES
+from scaling_forecast.fit_settings import LAW_NAMES
 
 # Bounds of the sampler's flags: nutpie takes unsigned 32-bit seeds; more draws than this only fill memory.
 SEED = click.IntRange(0, 2**32 - 1)

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from scaling_forecast.allocation import allocation_table
-from scaling_forecast.budgets import Budgets
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import band, interval
+from scaling_forecast.isoflop import Budgets
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 
 LOSS_LABEL = "loss (nats/token)"

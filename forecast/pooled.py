@@ -19,6 +19,7 @@ from scaling_forecast import __version__
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit import ScalingLawFit, _runs_dataset, sample
+from scaling_forecast.fit_settings import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit, configurations, departure
 from scaling_forecast.laws import LAWS
@@ -43,7 +44,6 @@ from scaling_forecast.predict import LawDraws
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
 from scaling_forecast.savedfit import FIT_FORMAT
-from scaling_forecast.selection import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 
 POOLED_FORMAT = 2  # the layout of a saved pooled fit (2: the family's own slope); another format is refused on load
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same

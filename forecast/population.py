@@ -17,11 +17,11 @@ import numpy as np
 
 from scaling_forecast import __version__, registry
 from scaling_forecast.files import write_atomically
+from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit
 from scaling_forecast.models.hierarchical import FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior
 from scaling_forecast.runs import dataset_digest
-from scaling_forecast.selection import SamplerSettings
 
 # Raised when what a population holds changes, so that caches built before are not read (2: the reach of
 # the learned extrapolation error).

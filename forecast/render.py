@@ -4,14 +4,14 @@ returns. Every number says its units and interval level."""
 import json
 import sys
 
-from scaling_forecast import summary
+from scaling_forecast import dataset_summary
 from scaling_forecast.pages import interval_text
 
 PRINT_BLOCK = 10_000  # forecast lines formatted per write
 
 
 def print_json(value: object) -> None:
-    print(json.dumps(summary.to_jsonable(value), indent=2, allow_nan=False))
+    print(json.dumps(dataset_summary.to_jsonable(value), indent=2, allow_nan=False))
 
 
 def _range(name: str, r: dict) -> str:

@@ -12,10 +12,10 @@ import pandas as pd
 
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table
-from scaling_forecast.budgets import Budgets, isoflop_budgets
 from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.isoflop import Budgets, isoflop_budgets
 from scaling_forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
 from scaling_forecast.plots import (
     Residuals,

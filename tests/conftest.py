@@ -45,7 +45,7 @@ def chinchilla_epoch_fit(mirror):
     (as Besiroglu et al.), default sampler and seed; fitted once and shared (tests must not change it)."""
     from scaling_forecast import runs
     from scaling_forecast.fit import ScalingLawFit
-    from scaling_forecast.selection import RunSelection
+    from scaling_forecast.fit_settings import RunSelection
 
     table, name, digest = runs.load_runs(dataset="chinchilla-epoch")
     return ScalingLawFit.fit(table, source=name, source_sha256=digest, selection=RunSelection(drop_highest_loss=5),

@@ -11,9 +11,9 @@ from scipy.optimize import minimize_scalar
 from scaling_forecast import laws, published
 from scaling_forecast.allocation import allocation_table, optimum, overhead, overhead_table
 from scaling_forecast.errors import InputError
+from scaling_forecast.fit_settings import LAW_NAMES
 from scaling_forecast.models.laws import kaplan_loss
 from scaling_forecast.predict import LawDraws
-from scaling_forecast.selection import LAW_NAMES
 
 
 def _draws(law: str, values: dict[str, np.ndarray]) -> LawDraws:

@@ -14,8 +14,8 @@ import xarray as xr
 
 from scaling_forecast import runs
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.fit_settings import RunSelection
 from scaling_forecast.reconcile import EmbeddingSizes
-from scaling_forecast.selection import RunSelection
 
 
 def _cli(*args, timeout=600) -> subprocess.CompletedProcess:

@@ -11,8 +11,8 @@ import pytest
 
 from scaling_forecast import published, runs
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.models.chinchilla import chinchilla_model
-from scaling_forecast.selection import SamplerSettings
 
 TRUTH = {"E": 1.8, "A": 450.0, "B": 1900.0, "alpha": 0.34, "beta": 0.36}
 

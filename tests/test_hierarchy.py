@@ -11,10 +11,10 @@ from scipy import stats
 
 from scaling_forecast.backtest import backtest, scores, smallest, split
 from scaling_forecast.families import load_families
+from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.hierarchy import configurations
 from scaling_forecast.models.laws import effective_log_tokens
 from scaling_forecast.predictive import Predictive
-from scaling_forecast.selection import SamplerSettings
 
 
 def _table(rows) -> pd.DataFrame:

@@ -17,9 +17,9 @@ import xarray as xr
 from scaling_forecast import cli
 from scaling_forecast.files import written_by_product
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.pages import page
 from scaling_forecast.runs import load
-from scaling_forecast.selection import RunSelection, SamplerSettings
 
 pytestmark = pytest.mark.needs_data
 SAMPLER = SamplerSettings(seed=11)  # the default draws: the cases that answer need a converged fit

@@ -176,7 +176,7 @@ def test_leave_one_family_out_follows_the_users_path(mirror, tmp_path, monkeypat
     """Reduced to the three gadre families with gadre-rpj left out: its population is built from the other
     two only, its runs below the top third are the CSV, and every method forecasts the same top third."""
     from scaling_forecast.backtest import leave_one_family_out, split
-    from scaling_forecast.selection import SamplerSettings
+    from scaling_forecast.fit_settings import SamplerSettings
 
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(tmp_path))
     runs = load_families(("gadre-c4_original", "gadre-rpj", "gadre-rw_original"))

@@ -3,20 +3,20 @@
 import numpy as np
 import pytest
 
-from scaling_forecast import queries
+from scaling_forecast import query_points
 from scaling_forecast.errors import InputError
 
 
 def test_named_models_pairs_and_grid_in_order(tmp_path):
     grid = tmp_path / "grid.csv"
     grid.write_text("params,compute\n1e9,6e20\n")
-    n, d = queries.points(models=("Chinchilla",), params=(1e8, 2e8), tokens=(2e9,), grid=grid)
+    n, d = query_points.points(models=("Chinchilla",), params=(1e8, 2e8), tokens=(2e9,), grid=grid)
     np.testing.assert_allclose(n, [7e10, 1e8, 2e8, 1e9])
     np.testing.assert_allclose(d, [1.4e12, 2e9, 2e9, 1e11])
 
 
 def test_compute_gives_tokens_as_c_over_6n():
-    n, d = queries.points(params=(1e9,), compute=(6e21,))
+    n, d = query_points.points(params=(1e9,), compute=(6e21,))
     assert d.tolist() == [1e12]
 
 
@@ -33,7 +33,7 @@ def test_compute_gives_tokens_as_c_over_6n():
 )
 def test_bad_queries_say_why(kwargs, message):
     with pytest.raises(InputError, match=message.replace("?", r"\?")):
-        queries.points(**kwargs)
+        query_points.points(**kwargs)
 
 
 @pytest.mark.parametrize(
@@ -51,5 +51,5 @@ def test_bad_grid_names_file_line_and_reason(tmp_path, content, message):
     grid = tmp_path / "grid.csv"
     grid.write_text(content)
     with pytest.raises(InputError) as err:
-        queries.read_grid(grid)
+        query_points.read_grid(grid)
     assert f"{grid}{message}" in str(err.value)
