@@ -10,7 +10,7 @@ run": the compute the optimal split would need to reach the run's loss.
 import numpy as np
 import pandas as pd
 
-from scaling_forecast.intervals import band, quantiles
+from scaling_forecast.intervals import LEVEL, band, quantiles
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 from scaling_forecast.predict import LawDraws
 
@@ -51,7 +51,7 @@ def _summary(columns: dict[str, np.ndarray], per_draw: dict[str, np.ndarray], le
 
 
 def allocation_table(
-    draws: LawDraws, compute, *, level: float = 0.9, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN
+    draws: LawDraws, compute, *, level: float = LEVEL, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN
 ) -> pd.DataFrame:
     """Median and equal-tailed ``level`` interval of N_opt, D_opt, tokens per parameter and loss per budget (FLOP)."""
     compute = _checked(compute, "compute budgets")
@@ -82,7 +82,7 @@ def overhead(draws: LawDraws, params, tokens, flops_per_param_token: float = FLO
 
 
 def overhead_table(
-    draws: LawDraws, params, tokens, *, level: float = 0.9, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN
+    draws: LawDraws, params, tokens, *, level: float = LEVEL, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN
 ) -> pd.DataFrame:
     """Median and ``level`` interval of each :func:`overhead` quantity per (N, D)."""
     params, tokens = np.broadcast_arrays(_checked(params, "params"), _checked(tokens, "tokens"))

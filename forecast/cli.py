@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scaling_forecast import __version__, commands, dataset_summary, query_points, registry, render, runs
+from scaling_forecast import __version__, commands, dataset_summary, intervals, query_points, registry, render, runs
 from scaling_forecast.console import run
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import check_outputs
@@ -91,7 +91,7 @@ def data_check(file: Path, as_json: bool) -> None:
 @click.option("--tune", type=DRAWS, help="Tuning steps per chain (default: 500 for a fit alone, 1000 pooled).")
 @click.option("--chains", type=click.IntRange(2, 64), default=SamplerSettings.chains, show_default=True)
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
-@click.option("--level", type=LEVEL, default=0.9, show_default=True, help="Credible interval level for printed parameters.")
+@click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True, help="Credible interval level for printed parameters.")
 @allow_option("Exit 0 even when diagnostics fail (results are still flagged).")
 @pool_option
 @json_flag
@@ -115,7 +115,7 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 @click.option("--compute", "compute", type=float, multiple=True, help="Training FLOP C instead of tokens: D = C / (6N).")
 @click.option("--grid", type=click.Path(path_type=Path),
               help="CSV of query points: column params and one of tokens or compute (FLOP).")
-@click.option("--level", type=LEVEL, default=0.9, show_default=True)
+@click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @allow_option("Show forecasts of a fit that failed its diagnostics (flagged).")
 @json_flag
 def predict_command(fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json) -> None:
@@ -133,7 +133,7 @@ def predict_command(fit_file, models, params, tokens, compute, grid, level, allo
 @click.option("--fit", "fit_file", type=click.Path(path_type=Path), help="Report on this saved fit instead of fitting.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/report.html"), show_default=True,
               help="HTML file to write; a new fit is saved beside it as .nc.")
-@click.option("--level", type=LEVEL, default=0.9, show_default=True)
+@click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @allow_option("Exit 0 even when diagnostics fail (the report still says so).")
 @pool_option
@@ -166,7 +166,7 @@ def report_command(force, law, fit_file, out, level, seed, allow_unconverged, po
 @click.option("--tokens", type=float, multiple=True, help="D of your own run (repeatable).")
 @click.option("--flops-per-param-token", type=click.FloatRange(1, 100), default=6.0, show_default=True,
               help="k in C = k N D (6 for training; 1 to 100 accepted).")
-@click.option("--level", type=LEVEL, default=0.9, show_default=True)
+@click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @allow_option("Show allocations from a fit that failed its diagnostics (flagged).")
 @json_flag
 def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_token, level, allow_unconverged,
@@ -190,7 +190,7 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
               help="Also refit with non-embedding N (default: when every selected run has it).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/compare.html"), show_default=True,
               help="HTML report to write; the fits are saved beside it as <out>-<law>.nc.")
-@click.option("--level", type=LEVEL, default=0.8, show_default=True,
+@click.option("--level", type=LEVEL, default=intervals.COMPARISON_LEVEL, show_default=True,
               help="Interval level (0.8 matches Hoffmann et al.'s published 10th-90th percentile intervals of a).")
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @allow_option("Exit 0 even when a fit fails its diagnostics (still flagged).")
@@ -271,7 +271,7 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
               help="Tokens per parameter as a multiple of the compute-optimal ratio (repeatable).")
 @click.option("--r-star", type=click.FloatRange(0.1, 1000),
               help="R*_D of the repeated-data law (default: Muennighoff et al.'s 15.4).")
-@click.option("--level", type=LEVEL, default=0.8, show_default=True, help="Interval level of the loss forecasts.")
+@click.option("--level", type=LEVEL, default=intervals.COMPARISON_LEVEL, show_default=True, help="Interval level of the loss forecasts.")
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/datawall.html"), show_default=True)
 @allow_option("Exit 0 even when a posterior fails its diagnostics (flagged).")

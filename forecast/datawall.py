@@ -27,7 +27,7 @@ from scaling_forecast import published, runs
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit_settings import SamplerSettings
-from scaling_forecast.intervals import Interval, interval
+from scaling_forecast.intervals import COMPARISON_LEVEL, Interval, interval
 from scaling_forecast.models.datawall import (
     BASE_YEAR,
     GROWTH,
@@ -341,7 +341,7 @@ def villalobos() -> dict[str, dict]:
 LOSS_YEARS = (2028, 2030, 2032, 2035, 2040)
 
 
-def analyse(draws: WallDraws, *, overtrain: tuple[float, ...] = OVERTRAIN, level: float = 0.8, seed: int = 0) -> dict:
+def analyse(draws: WallDraws, *, overtrain: tuple[float, ...] = OVERTRAIN, level: float = COMPARISON_LEVEL, seed: int = 0) -> dict:
     """Every number of the data wall: stock, growth, exhaustion years per scenario, loss at the wall, sensitivity."""
     growth = {}
     for name in ("tokens_growth", "compute_growth"):

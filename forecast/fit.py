@@ -23,7 +23,7 @@ from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import write_atomically
 from scaling_forecast.fit_settings import RunSelection, SamplerSettings
-from scaling_forecast.intervals import Interval
+from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.laws import Law
 from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
 from scaling_forecast.predict import LawDraws, forecast_table
@@ -128,7 +128,7 @@ class ScalingLawFit:
         sigma, nu = flat.pop("sigma"), flat.pop("nu")
         return LawDraws(self.law, flat, sigma, nu)
 
-    def parameters(self, level: float = 0.9) -> dict[str, dict]:
+    def parameters(self, level: float = LEVEL) -> dict[str, dict]:
         """Median and equal-tailed ``level`` interval of each law parameter, with units."""
         post = self.idata["posterior"].to_dataset()
         out = {}
@@ -145,7 +145,7 @@ class ScalingLawFit:
         log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
         return Predictive(draws.log_curve(log_n, log_d, seed), draws.sigma, draws.nu)
 
-    def predict(self, params, tokens, *, level: float = 0.9, seed: int = 0) -> pd.DataFrame:
+    def predict(self, params, tokens, *, level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
         """Expected loss and a new run's observed loss at each (params, tokens), with intervals.
 
         Also reports how many orders of magnitude each query lies beyond the

@@ -5,6 +5,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+# The default interval level of each command, named once: fits, forecasts, allocations and reports show 90%;
+# the law comparison and the data wall 80%, the level of the published numbers they are set beside
+# (Hoffmann et al.'s 10th-90th percentiles of a; Villalobos et al.'s 80% exhaustion years).
+LEVEL = 0.9
+COMPARISON_LEVEL = 0.8
+
 
 @dataclass(frozen=True)
 class Interval:

@@ -15,6 +15,7 @@ from scaling_forecast.allocation import allocation_table
 from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.intervals import LEVEL
 from scaling_forecast.isoflop import Budgets, isoflop_budgets
 from scaling_forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
 from scaling_forecast.plots import (
@@ -33,14 +34,14 @@ FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llam
 SIZE_BINS = 6
 
 
-def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = 0.9) -> Path:
+def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = LEVEL) -> Path:
     """Write one self-contained HTML report of ``fitted`` to ``path``; intervals hold ``level`` of the posterior."""
     if not 0 < level < 1:
         raise ValueError(f"interval level must be between 0 and 1, got {level}")
     return write_page(path, render_report(fitted, level=level))
 
 
-def render_report(fitted: ScalingLawFit, *, level: float = 0.9) -> str:
+def render_report(fitted: ScalingLawFit, *, level: float = LEVEL) -> str:
     """The report as one HTML string."""
     runs = fitted.runs
     budgets = isoflop_budgets(runs["compute"].to_numpy())
