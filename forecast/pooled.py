@@ -271,7 +271,7 @@ class PooledFit(ScalingLawFit):
         """Mean and sd of this family's extrapolation slope (log loss per decade of compute beyond its largest
         run): the population's, updated by the family's own evidence where :func:`own_slope` found some."""
         own = self.own_slope
-        return tuple(own["posterior"]) if own.get("posterior") else tuple(json.loads(self.attrs["priors"])["extrapolation"])
+        return tuple(own["posterior"]) if "posterior" in own else tuple(json.loads(self.attrs["priors"])["extrapolation"])
 
     @functools.cached_property
     def own_slope(self) -> dict:
@@ -283,7 +283,7 @@ class PooledFit(ScalingLawFit):
         (mean, sd), reach = self.slope, priors.get("extrapolation_reach")
         limit = "" if reach is None else f", the average carried up to {reach:.1f} decades, as far as it was learned"
         source = ("learned from the registered families and updated by this family's own top quarter of runs"
-                  if self.own_slope.get("posterior") else "learned from the registered families")
+                  if "posterior" in self.own_slope else "learned from the registered families")
         return ("intervals hold the law's parameter uncertainty, its departure along compute and, beyond the largest "
                 f"fitted run, its extrapolation error {source} ({100 * mean:+.2f}% of the loss per decade of compute "
                 f"on average, spread {100 * sd:.2f}% per decade{limit})")
