@@ -1,38 +1,42 @@
 """Backtests: fit below a compute cutoff, forecast the held-out larger runs, score the forecasts.
 
 Per family the runs with the largest compute (default: the top 20%) are held
-out. Three methods forecast them from the same training runs:
+out, and each method given (:class:`Method`: how to fit training runs into any
+:class:`~scaling_forecast.fitted.Fitted`) forecasts them from the same training
+runs. The in-family defaults (:func:`in_family_methods`):
 
 - ``hierarchical``: one fit of the hierarchical model to every family's training runs;
 - ``per_family``: the Chinchilla-law Bayesian fit to that family's training runs alone;
-- ``baseline``: Hoffmann/Besiroglu's Huber fit with bootstrap refits; its predictive for a
-  new run is the bootstrap curves times Gaussian noise of the fit's robust residual scale
-  (1.4826 x median absolute log residual), since the bootstrap alone describes the curve,
-  not a run.
+- ``baseline``: Hoffmann/Besiroglu's Huber fit with bootstrap refits
+  (:class:`~scaling_forecast.baseline.BaselineFit`);
+- ``few_shot_<k>``: a family keeps only its k smallest-compute runs, the other families
+  keep all theirs, and the hierarchical fit forecasts the family's held-out runs.
 
-Few-shot: a family keeps only its k smallest-compute runs, the other families
-keep all theirs, and the hierarchical fit forecasts the family's held-out runs.
+Leave-one-family-out (:func:`leave_one_family_out`) runs the user's path instead
+(:func:`user_path_methods`): each family in turn is new, the others its population.
 
 Every fit is an independent job (``scaling_forecast.parallel.run_jobs``: local
 processes, or a dask cluster). Scores are computed on the log-loss scale
 the same way for every method (``scaling_forecast.predictive.Predictive``).
 """
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from scaling_forecast.families import CONFIGURATION
 from scaling_forecast.fit_settings import SamplerSettings
+from scaling_forecast.fitted import Fitted
 from scaling_forecast.parallel import run_jobs
+from scaling_forecast.population import Population
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
 
 LEVELS = (0.5, 0.8, 0.95)
 HOLDOUT = 0.2
 FEW_SHOT = (3, 5, 8)
-METHODS = ("hierarchical", "per_family", "baseline")
 BOOTSTRAP = 1000  # refits per baseline fit: its 95% interval ends rest on 25 resamples each
 LOFO_HOLDOUT = 1 / 3  # leave-one-family-out: the family's top third of configurations by compute is forecast
 LOFO_FEW = 5  # ... and, in a second variant, from only its 5 smallest runs
@@ -72,113 +76,154 @@ def scores(predictive: Predictive, loss: np.ndarray, *, seed: int = 0) -> dict:
     return out
 
 
-def _hierarchical_job(train: pd.DataFrame, test: pd.DataFrame, families: list[str], sampler: SamplerSettings,
-                      label: str) -> list[dict]:
+@dataclass(frozen=True)
+class Setting:
+    """What a method is told about one fold: the family forecast (``None``: every family of a joint fit),
+    the sampler settings, and the population of the other families (leave-one-family-out only)."""
+
+    family: str | None
+    sampler: SamplerSettings
+    population: Population | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to forecast held-out runs: ``fit(train, setting)`` returns any fit with ``predictive`` and
+    ``diagnostics`` (:class:`scaling_forecast.fitted.Fitted`).
+
+    ``fit`` must be a module-level function, so that worker processes can import it. ``joint``: fitted
+    to every family's training runs at once and asked for each family by name (``predictive(...,
+    family=...)``); otherwise fitted to one family's. ``few``: the family forecast keeps only its ``few``
+    smallest-compute training runs. ``population``: needs the population of the other families.
+    """
+
+    label: str
+    fit: Callable[[pd.DataFrame, Setting], Fitted]
+    joint: bool = False
+    few: int | None = None
+    population: bool = False
+
+
+def fit_hierarchical(train: pd.DataFrame, setting: Setting) -> Fitted:
+    """The hierarchical model on every family's runs, with its own tuning and step size."""
     from scaling_forecast.hierarchy import SAMPLER, HierarchicalFit
 
-    settings = replace(sampler, tune=SAMPLER.tune, target_accept=SAMPLER.target_accept, maxdepth=SAMPLER.maxdepth)
-    fitted = HierarchicalFit.fit(train, sampler=settings, progress=False)
+    settings = replace(setting.sampler, tune=SAMPLER.tune, target_accept=SAMPLER.target_accept, maxdepth=SAMPLER.maxdepth)
+    return HierarchicalFit.fit(train, sampler=settings, progress=False)
+
+
+def fit_alone(train: pd.DataFrame, setting: Setting) -> Fitted:
+    """The Chinchilla law fitted to the family's runs alone (``fit --no-pool``)."""
+    from scaling_forecast.fit import ScalingLawFit
+
+    return ScalingLawFit.fit(train, source=setting.family, source_sha256="-", sampler=setting.sampler, progress=False)
+
+
+def fit_pooled(train: pd.DataFrame, setting: Setting) -> Fitted:
+    """The family's runs under the population of the others (``fit --runs``, the default)."""
+    from scaling_forecast.pooled import SAMPLER, PooledFit
+
+    sampler = replace(SAMPLER, draws=setting.sampler.draws, seed=setting.sampler.seed)
+    return PooledFit.fit(train, source=setting.family, source_sha256="-", population=setting.population,
+                         sampler=sampler, progress=False)
+
+
+def fit_baseline(train: pd.DataFrame, setting: Setting) -> Fitted:
+    """Hoffmann/Besiroglu's Huber fit with ``BOOTSTRAP`` bootstrap refits."""
+    from scaling_forecast.baseline import BaselineFit
+
+    return BaselineFit.fit(train, n_boot=BOOTSTRAP, seed=setting.sampler.seed)
+
+
+def in_family_methods(few_shot: tuple[int, ...] = FEW_SHOT) -> tuple[Method, ...]:
+    """The in-family backtest's methods: the hierarchical fit, the law alone, the baseline, and the
+    hierarchical fit with the family cut to each of ``few_shot`` runs."""
+    return (Method("hierarchical", fit_hierarchical, joint=True), Method("per_family", fit_alone),
+            Method("baseline", fit_baseline),
+            *(Method(f"few_shot_{k}", fit_hierarchical, joint=True, few=k) for k in few_shot))
+
+
+def user_path_methods(few: int | None = LOFO_FEW) -> tuple[Method, ...]:
+    """The leave-one-family-out methods: the pooled fit (the default user fit), the law alone, the
+    baseline, and with ``few`` the pooled fit from only the family's ``few`` smallest runs."""
+    pooled = Method("pooled", fit_pooled, population=True)
+    return (pooled, Method("per_family", fit_alone), Method("baseline", fit_baseline),
+            *((replace(pooled, label=f"pooled_few_{few}", few=few),) if few else ()))
+
+
+def _fold(method: Method, train: pd.DataFrame, test: pd.DataFrame, families: list[str], setting: Setting) -> list[dict]:
+    """Fit ``method`` to ``train`` and score its forecasts of each family's runs in ``test``: one row each.
+
+    Module-level, so that local processes and dask workers can import it."""
+    fitted = method.fit(train, setting)
+    checks = fitted.diagnostics
     rows = []
     for family in families:
         held = test[test["family"] == family]
-        predictive = fitted.predictive(family, held["params"], held["tokens"], held["unique_tokens"].fillna(held["tokens"]))
-        rows.append({"family": family, "method": label, "n_train": int((train["family"] == family).sum())}
-                    | scores(predictive, held["loss"].to_numpy()) | _converged(fitted.diagnostics))
+        options = {"family": family} if method.joint else {}
+        predictive = fitted.predictive(held["params"], held["tokens"], held["unique_tokens"].fillna(held["tokens"]),
+                                       **options)
+        rows.append({"family": family, "method": method.label, "n_train": int((train["family"] == family).sum())}
+                    | scores(predictive, held["loss"].to_numpy())
+                    | {"converged": checks.converged, "problems": "; ".join(checks.problems())})
     return rows
 
 
-def _per_family_job(train: pd.DataFrame, test: pd.DataFrame, family: str, sampler: SamplerSettings,
-                    label: str = "per_family") -> list[dict]:
-    from scaling_forecast.fit import ScalingLawFit
-
-    fitted = ScalingLawFit.fit(train, source=family, source_sha256="-", sampler=sampler, progress=False)
-    return [{"family": family, "method": label, "n_train": len(train)}
-            | scores(fitted.predictive(test["params"], test["tokens"]), test["loss"].to_numpy())
-            | _converged(fitted.diagnostics)]
-
-
-def _pooled_job(train: pd.DataFrame, test: pd.DataFrame, family: str, population, sampler: SamplerSettings,
-                label: str) -> list[dict]:
-    from scaling_forecast.pooled import PooledFit
-
-    fitted = PooledFit.fit(train, source=family, source_sha256="-", population=population, sampler=sampler,
-                           progress=False)
-    predictive = fitted.predictive(test["params"], test["tokens"], test["unique_tokens"].fillna(test["tokens"]))
-    return [{"family": family, "method": label, "n_train": len(train)}
-            | scores(predictive, test["loss"].to_numpy()) | _converged(fitted.diagnostics)]
+def _folds(train: pd.DataFrame, test: pd.DataFrame, family: str, methods: tuple[Method, ...],
+           setting: Setting) -> list[tuple]:
+    """The jobs of ``methods`` for one family (joint methods without ``few`` are one job for all families)."""
+    jobs = []
+    for method in methods:
+        if method.joint and method.few is None:
+            continue
+        own = smallest(train, family, method.few) if method.few else train
+        jobs.append((method, own if method.joint else own[own["family"] == family], test[test["family"] == family],
+                     [family], replace(setting, family=family)))
+    return jobs
 
 
-def _baseline_job(train: pd.DataFrame, test: pd.DataFrame, family: str, seed: int) -> list[dict]:
-    from scaling_forecast.baseline import BaselineFit
-
-    fitted = BaselineFit.fit(train, n_boot=BOOTSTRAP, seed=seed)
-    return [{"family": family, "method": "baseline", "n_train": len(train)}
-            | scores(fitted.predictive(test["params"], test["tokens"]), test["loss"].to_numpy())
-            | {"converged": fitted.converged, "problems": ""}]
-
-
-def _converged(diagnostics) -> dict:
-    return {"converged": diagnostics.converged, "problems": "; ".join(diagnostics.problems())}
-
-
-def _run(job: str, *arguments) -> list[dict]:
-    """One job by name: module-level, so local processes and dask workers can import it."""
-    jobs = {"hierarchical": _hierarchical_job, "per_family": _per_family_job, "baseline": _baseline_job,
-            "pooled": _pooled_job}
-    return jobs[job](*arguments)
-
-
-def backtest(runs: pd.DataFrame, *, holdout: float = HOLDOUT, few_shot: tuple[int, ...] = FEW_SHOT,
+def backtest(runs: pd.DataFrame, methods: tuple[Method, ...] | None = None, *, holdout: float = HOLDOUT,
              sampler: SamplerSettings = SamplerSettings(), workers: int | None = None,
              scheduler: str | None = None) -> pd.DataFrame:
-    """Every method on every family, and the few-shot hierarchical forecasts: one row per (family, method)."""
+    """Every method (default :func:`in_family_methods`) on every family of ``runs``, each family's largest
+    ``holdout`` of configurations held out: one row per (family, method)."""
+    methods = in_family_methods() if methods is None else methods
     train, test = split(runs, holdout)
     families = list(dict.fromkeys(runs["family"]))
-    jobs = [("hierarchical", train, test, families, sampler, "hierarchical")]
+    setting = Setting(None, sampler)
+    jobs = [(m, train, test, families, setting) for m in methods if m.joint and m.few is None]
     for family in families:
-        own_train, own_test = train[train["family"] == family], test[test["family"] == family]
-        jobs.append(("per_family", own_train, own_test, family, sampler))
-        jobs.append(("baseline", own_train, own_test, family, sampler.seed))
-        for k in few_shot:
-            jobs.append(("hierarchical", smallest(train, family, k), test[test["family"] == family], [family],
-                         sampler, f"few_shot_{k}"))
-    rows = [row for result in run_jobs(_run, jobs, workers=workers, scheduler=scheduler) for row in result]
-    return pd.DataFrame(rows)
+        jobs += _folds(train, test, family, methods, setting)
+    return _rows(jobs, workers, scheduler)
 
 
-def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), *, holdout: float = LOFO_HOLDOUT,
-                         few: int | None = LOFO_FEW,
-                         sampler: SamplerSettings = SamplerSettings(), workers: int | None = None,
-                         scheduler: str | None = None, gadre_eval: str | None = None,
+def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), methods: tuple[Method, ...] | None = None,
+                         *, holdout: float = LOFO_HOLDOUT, sampler: SamplerSettings = SamplerSettings(),
+                         workers: int | None = None, scheduler: str | None = None, gadre_eval: str | None = None,
                          progress: bool | None = None) -> pd.DataFrame:
     """The user's path on each family of ``runs`` (or each of ``families``) as if it were new: one row per
-    (family, method).
+    (family, method) of ``methods`` (default :func:`user_path_methods`).
 
     For each family: the other families of ``runs`` are the population (built, or read from the cache, as
     ``fit --runs`` does), the family's runs below its top ``holdout`` of configurations by compute are
-    the user's CSV, the rest are forecast. Methods: ``pooled`` (the default user fit), ``per_family``
-    (the law fitted alone, ``--no-pool``) and ``baseline``; with ``few``, also ``pooled_few_<k>``: the
-    pooled fit from only the family's ``few`` smallest-compute runs (too few for the other two).
+    the user's CSV, the rest are forecast.
     """
-    from scaling_forecast.pooled import SAMPLER as POOLED_SAMPLER
     from scaling_forecast.pooled import load_population
 
-    pooled_sampler = replace(POOLED_SAMPLER, draws=sampler.draws, seed=sampler.seed)
+    methods = user_path_methods() if methods is None else methods
     every = list(dict.fromkeys(runs["family"]))
     jobs = []
     for family in families or every:
         others = tuple(f for f in every if f != family)
-        population = load_population(others, gadre_eval=gadre_eval, progress=progress)
-        own = runs[runs["family"] == family]
-        train, test = split(own, holdout)
-        jobs.append(("pooled", train, test, family, population, pooled_sampler, "pooled"))
-        jobs.append(("per_family", train, test, family, sampler))
-        jobs.append(("baseline", train, test, family, sampler.seed))
-        if few:
-            jobs.append(("pooled", train.nsmallest(few, "compute"), test, family, population, pooled_sampler,
-                         f"pooled_few_{few}"))
-    rows = [row for result in run_jobs(_run, jobs, workers=workers, scheduler=scheduler) for row in result]
-    return pd.DataFrame(rows)
+        population = load_population(others, gadre_eval=gadre_eval, progress=progress) \
+            if any(m.population for m in methods) else None
+        train, test = split(runs[runs["family"] == family], holdout)
+        jobs += _folds(train, test, family, methods, Setting(family, sampler, population))
+    return _rows(jobs, workers, scheduler)
+
+
+def _rows(jobs: list[tuple], workers: int | None, scheduler: str | None) -> pd.DataFrame:
+    return pd.DataFrame([row for rows in run_jobs(_fold, jobs, workers=workers, scheduler=scheduler) for row in rows])
 
 
 def pooled(table: pd.DataFrame) -> pd.DataFrame:

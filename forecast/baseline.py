@@ -55,15 +55,20 @@ What this module does, and why it differs:
 """
 
 import itertools
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
+from scaling_forecast import savedfit
 from scaling_forecast.errors import InputError
 from scaling_forecast.models.laws import chinchilla_loss
 from scaling_forecast.predictive import Predictive
@@ -302,18 +307,39 @@ def baseline_fit(
 
 
 @dataclass(frozen=True)
-class BaselineFit:
-    """The baseline as a predictive: the bootstrap curves, times Gaussian noise of the fit's robust
-    residual scale (1.4826 x median absolute log residual), since the bootstrap alone describes the
-    curve, not a run. Answers the same ``predictive`` question as the Bayesian fits."""
+class HuberDiagnostics:
+    """Whether the Huber fit on all runs reached its optimum, and the share of bootstrap refits that did."""
 
-    point: HuberFit
-    draws: pd.DataFrame
-    scale: float
+    point_converged: bool
+    bootstrap_converged: float
 
     @property
     def converged(self) -> bool:
-        return bool(self.point.converged)
+        return self.point_converged
+
+    def problems(self) -> list[str]:
+        return [] if self.point_converged else ["the Huber fit on all runs did not reach its optimum"]
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"converged": self.converged}
+
+
+@dataclass(frozen=True)
+class BaselineFit:
+    """The baseline as a predictive: the bootstrap curves, times Gaussian noise of the fit's robust
+    residual scale (1.4826 x median absolute log residual), since the bootstrap alone describes the
+    curve, not a run. Answers the same ``predictive`` question as the Bayesian fits, and saves the
+    bootstrap draws as a posterior group (one chain) so that it loads like them."""
+
+    kind: ClassVar[str] = "baseline"
+    point: HuberFit
+    draws: pd.DataFrame
+    scale: float
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def diagnostics(self) -> HuberDiagnostics:
+        return HuberDiagnostics(bool(self.point.converged), float(self.draws["converged"].mean()))
 
     @classmethod
     def fit(cls, runs: pd.DataFrame, *, n_boot: int = 4000, seed: int = 0) -> "BaselineFit":
@@ -321,12 +347,40 @@ class BaselineFit:
         point, draws = baseline_fit(runs["params"], runs["tokens"], runs["loss"], n_boot=n_boot, seed=seed)
         log_n, log_d, log_loss = _runs(runs["params"], runs["tokens"], runs["loss"])
         fitted = chinchilla_loss(log_n, log_d, point.log_e, point.log_a, point.log_b, point.alpha, point.beta)
-        return cls(point, draws, float(1.4826 * np.median(np.abs(log_loss - np.log(fitted)))))
+        return cls(point, draws, float(1.4826 * np.median(np.abs(log_loss - np.log(fitted)))),
+                   {"n_boot": n_boot, "seed": seed})
 
     def predictive(self, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
         """A new run's log loss at each (N, D); ``unique_tokens`` is ignored (no repeated-data term)."""
         n, d = np.log(np.asarray(params, float))[:, None], np.log(np.asarray(tokens, float))[:, None]
-        b = {k: self.draws[k].to_numpy() for k in ("log_e", "log_a", "log_b", "alpha", "beta")}
+        b = {k: self.draws[k].to_numpy() for k in PARAMETERS}
         mu = np.log(chinchilla_loss(n, d, b["log_e"], b["log_a"], b["log_b"], b["alpha"], b["beta"]))
         size = mu.shape[1]
         return Predictive(mu, np.full(size, self.scale), np.full(size, np.inf))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the bootstrap draws (posterior group, one chain), the point fit and the scale to NetCDF."""
+        columns = self.draws.assign(converged=self.draws["converged"].astype("int8"))  # NetCDF has no booleans
+        idata = xr.DataTree.from_dict({"posterior": xr.Dataset(
+            {c: (("chain", "draw"), columns[c].to_numpy()[None, :]) for c in columns.columns})})
+        savedfit.stamp(idata, self.kind)
+        idata.attrs.update(point=json.dumps(asdict(self.point), default=lambda v: v.item()), scale=self.scale, settings=json.dumps(self.settings))
+        return savedfit.write(idata, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BaselineFit":
+        """Read a fit written by :meth:`save`, refused with one line when it is not a complete one."""
+        return cls.from_tree(savedfit.read(path, (cls.kind,)), Path(path))
+
+    @classmethod
+    def from_tree(cls, idata: xr.DataTree, path: Path) -> "BaselineFit":
+        """The fit a DataTree read from ``path`` holds, refused when a draw is missing or not finite."""
+        if "posterior" not in idata.children or not {"point", "scale", "settings"} <= set(idata.attrs):
+            raise InputError(f"{path}: not a complete baseline fit (a posterior group, point, scale and settings)")
+        posterior = idata["posterior"].to_dataset()
+        for name in PARAMETERS:
+            if name not in posterior or not np.isfinite(posterior[name].to_numpy()).all():
+                raise InputError(f"{path}: bootstrap draws of {name!r} are missing or not finite")
+        draws = posterior.isel(chain=0).drop_vars(["chain", "draw"], errors="ignore").to_dataframe().reset_index(drop=True)
+        return cls(HuberFit(**json.loads(idata.attrs["point"])), draws.assign(converged=draws["converged"].astype(bool)),
+                   float(idata.attrs["scale"]), json.loads(idata.attrs["settings"]))

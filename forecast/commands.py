@@ -194,13 +194,13 @@ def backtest(families: tuple[str, ...], gadre_eval: str, holdout: float | None, 
         holdout = holdout or bt.LOFO_HOLDOUT
         # Every registered family forms the populations; --family chooses which are left out in turn.
         table = load_families(gadre_eval=gadre_eval)
-        few = None if no_few_shot else (few_shot or (bt.LOFO_FEW,))[0]
-        return bt.leave_one_family_out(table, families, holdout=holdout, few=few, sampler=sampler, workers=workers,
+        methods = bt.user_path_methods(None if no_few_shot else (few_shot or (bt.LOFO_FEW,))[0])
+        return bt.leave_one_family_out(table, families, methods, holdout=holdout, sampler=sampler, workers=workers,
                                        scheduler=scheduler, gadre_eval=gadre_eval), holdout
     holdout = holdout or bt.HOLDOUT
     table = load_families(families, gadre_eval=gadre_eval)
-    return bt.backtest(table, holdout=holdout, few_shot=() if no_few_shot else tuple(few_shot or bt.FEW_SHOT),
-                       sampler=sampler, workers=workers, scheduler=scheduler), holdout
+    methods = bt.in_family_methods(() if no_few_shot else tuple(few_shot or bt.FEW_SHOT))
+    return bt.backtest(table, methods, holdout=holdout, sampler=sampler, workers=workers, scheduler=scheduler), holdout
 
 
 @dataclass(frozen=True)

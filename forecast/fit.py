@@ -18,10 +18,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from scaling_forecast import __version__, laws
+from scaling_forecast import laws, savedfit
 from scaling_forecast.diagnostics import Diagnostics, diagnose
-from scaling_forecast.errors import InputError
-from scaling_forecast.files import write_atomically
 from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.laws import Law
@@ -29,11 +27,12 @@ from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
 from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
-from scaling_forecast.savedfit import FIT_FORMAT, validate
 
 
 class ScalingLawFit:
     """A fitted scaling law (any of ``scaling_forecast.laws.LAWS``): posterior, runs and provenance in one DataTree."""
+
+    kind = "single"
 
     def __init__(self, idata: xr.DataTree):
         self.idata = idata
@@ -74,10 +73,9 @@ class ScalingLawFit:
             compiled = nutpie.compile_pymc_model(model)
         idata = sample(compiled, sampler, progress)
         idata["runs"] = xr.DataTree(_runs_dataset(chosen))
+        savedfit.stamp(idata, cls.kind)
         idata.attrs.update(
             law=law,
-            kind="single",
-            fit_format=FIT_FORMAT,
             law_formula=spec.formula,
             dataset=source,
             dataset_sha256=source_sha256,
@@ -85,7 +83,6 @@ class ScalingLawFit:
             priors=json.dumps(priors.as_dict()),
             sampler=json.dumps(asdict(sampler)),
             seed=sampler.seed,
-            package_version=__version__,
         )
         fitted = cls(idata)
         idata.attrs["diagnostics"] = json.dumps(fitted.diagnostics.as_dict())
@@ -155,22 +152,18 @@ class ScalingLawFit:
 
     def save(self, path: str | Path) -> Path:
         """Write the DataTree (posterior, sample stats, runs, provenance attrs) to NetCDF."""
-        return write_atomically(path, self.idata.to_netcdf)
+        return savedfit.write(self.idata, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "ScalingLawFit":
-        """Read a fit written by :meth:`save` (of any kind), refused with one line unless it passes
-        :func:`scaling_forecast.savedfit.validate`."""
-        path = Path(path)
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not a saved fit")
-        try:
-            idata = az.from_netcdf(path).load()
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({type(err).__name__})") from None
-        validate(idata, path)
+        """Read a law fit (single or pooled) written by :meth:`save`, refused with one line unless it
+        passes :func:`scaling_forecast.savedfit.validate`."""
+        return cls.from_tree(savedfit.read(path, ("single", "pooled")), Path(path))
+
+    @classmethod
+    def from_tree(cls, idata: xr.DataTree, path: Path) -> "ScalingLawFit":
+        """The fit a DataTree read from ``path`` holds, checked in full (a :class:`PooledFit` for kind pooled)."""
+        savedfit.validate(idata, path)
         if idata.attrs.get("kind", "single") == "pooled":
             from scaling_forecast.pooled import PooledFit  # the subclass lives with the population it needs
 

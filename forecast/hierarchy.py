@@ -3,12 +3,15 @@
 import functools
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling_forecast import savedfit
 from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.errors import InputError
 from scaling_forecast.families import CONFIGURATION
 from scaling_forecast.fit import sample
 from scaling_forecast.fit_settings import SamplerSettings
@@ -44,10 +47,15 @@ def configurations(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 class HierarchicalFit:
-    """A posterior of the hierarchical model, with the configurations and family order it was fitted to."""
+    """A posterior of the hierarchical model, with the configurations and family order it was fitted to
+    (group ``configurations`` and attribute ``families`` of one DataTree, saved as NetCDF)."""
 
-    def __init__(self, idata: xr.DataTree, configs: pd.DataFrame, families: list[str]):
-        self.idata, self.configs, self.families = idata, configs, families
+    kind = "hierarchical"
+
+    def __init__(self, idata: xr.DataTree):
+        self.idata = idata
+        self.configs = idata["configurations"].to_dataset().to_dataframe().reset_index(drop=True)
+        self.families: list[str] = json.loads(idata.attrs["families"])
 
     @classmethod
     def fit(cls, runs: pd.DataFrame, *, shared_exponents: bool = False, centred: bool = True,
@@ -65,10 +73,35 @@ class HierarchicalFit:
             families=families, shared_exponents=shared_exponents, centred=centred, priors=priors,
         )
         idata = sample(nutpie.compile_pymc_model(model), sampler, progress)
+        idata["configurations"] = xr.DataTree(xr.Dataset.from_dataframe(configs.rename_axis("configuration")))
+        savedfit.stamp(idata, cls.kind)
         idata.attrs.update(model="hierarchical chinchilla", shared_exponents=int(shared_exponents), centred=int(centred),
                            priors=json.dumps(asdict(priors)), sampler=json.dumps(asdict(sampler)),
-                           free_vars=json.dumps([rv.name for rv in model.free_RVs]))
-        return cls(idata, configs, families)
+                           free_vars=json.dumps([rv.name for rv in model.free_RVs]), families=json.dumps(families))
+        return cls(idata)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the DataTree (posterior, sample stats, configurations, settings) to NetCDF."""
+        return savedfit.write(self.idata, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "HierarchicalFit":
+        """Read a fit written by :meth:`save`, refused with one line when it is not a complete one."""
+        return cls.from_tree(savedfit.read(path, (cls.kind,)), Path(path))
+
+    @classmethod
+    def from_tree(cls, idata: xr.DataTree, path: Path) -> "HierarchicalFit":
+        """The fit a DataTree read from ``path`` holds, refused when a group, attribute or variable is missing
+        or a sampled value is not finite."""
+        missing = [g for g in ("posterior", "sample_stats", "configurations") if g not in idata.children]
+        missing += [a for a in ("priors", "sampler", "free_vars", "families") if a not in idata.attrs]
+        if missing:
+            raise InputError(f"{path}: not a complete hierarchical fit (missing {', '.join(missing)})")
+        posterior = idata["posterior"].to_dataset()
+        for name in json.loads(idata.attrs["free_vars"]):
+            if name not in posterior or not np.isfinite(posterior[name].to_numpy()).all():
+                raise InputError(f"{path}: posterior variable {name!r} is missing or not finite")
+        return cls(idata)
 
     @functools.cached_property
     def diagnostics(self) -> Diagnostics:
@@ -122,7 +155,7 @@ class HierarchicalFit:
         own = np.flatnonzero(bin_family == family)
         return departure(p["drift_offset"][:, own], bin_log10c[own], p["drift"], length, log10_compute, seed)
 
-    def predictive(self, family: str | None, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
+    def predictive(self, params, tokens, unique_tokens=None, *, family: str | None = None, seed: int = 0) -> Predictive:
         """A new single run's log loss at each (N, D, U) for ``family`` (``None``: a family not yet seen)."""
         c = self._family_constants(family, seed)
         params, tokens = np.asarray(params, float), np.asarray(tokens, float)

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaling_forecast import __version__
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit import ScalingLawFit, _runs_dataset, sample
@@ -43,7 +42,7 @@ from scaling_forecast.population import (
 from scaling_forecast.predict import LawDraws
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
-from scaling_forecast.savedfit import FIT_FORMAT
+from scaling_forecast.savedfit import stamp
 
 POOLED_FORMAT = 2  # the layout of a saved pooled fit (2: the family's own slope); another format is refused on load
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
@@ -178,6 +177,8 @@ class PooledFit(ScalingLawFit):
     add the family's departure from the law along compute, which widens beyond the fitted runs.
     """
 
+    kind = "pooled"
+
     @classmethod
     def fit(cls, runs: pd.DataFrame, *, source: str, source_sha256: str, population: Population,
             selection: RunSelection = RunSelection(), sampler: SamplerSettings = SAMPLER,
@@ -212,10 +213,9 @@ class PooledFit(ScalingLawFit):
         idata["runs"] = xr.DataTree(_runs_dataset(chosen))
         _, _, bin_log10c = compute_bins(configs["compute"].to_numpy(), np.zeros(len(configs), int))
         law = LAWS["chinchilla"]
+        stamp(idata, cls.kind)
         idata.attrs.update(
             law=law.name,
-            kind="pooled",
-            fit_format=FIT_FORMAT,
             law_formula=law.formula,
             dataset=source,
             dataset_sha256=source_sha256,
@@ -227,7 +227,6 @@ class PooledFit(ScalingLawFit):
             free_vars=json.dumps([rv.name for rv in model.free_RVs]),
             sampler=json.dumps(asdict(sampler)),
             seed=sampler.seed,
-            package_version=__version__,
             pooled_format=POOLED_FORMAT,
         )
         return cls(idata)

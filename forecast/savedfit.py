@@ -1,28 +1,93 @@
-"""What a saved fit must hold before any number is read from it.
+"""How every kind of fit is written and read back, and what a saved law fit must hold.
 
 A file can be truncated, edited, written by another version or by another
-program. Every fit is checked here when loaded (kind, format, law, variables,
-shapes, finite values in their support, runs, attributes), and a bad file is
-refused with one line naming the file and the first problem, so no command
-prints numbers computed from a broken posterior.
+program. Every fit carries its kind, format, package version and a hash of
+its attributes (``config_sha256``: law, priors, sampler, selection, data
+hash, ...), written by :func:`write` and checked by :func:`read`, so a file
+whose settings were edited after fitting is refused. A law fit is then
+checked in full (law, variables, shapes, finite values in their support,
+runs), and a bad file is refused with one line naming the file and the first
+problem, so no command prints numbers computed from a broken posterior.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from scaling_forecast import laws, runs
+from scaling_forecast import __version__, laws, runs
 from scaling_forecast.errors import InputError
+from scaling_forecast.files import write_atomically
 
-# Written into every fit; raised when the layout of a saved fit changes. Files without it were
-# written before it existed, with the same layout as format 1.
-FIT_FORMAT = 1
-KINDS = ("single", "pooled")
+# Written into every fit; raised when the layout of a saved fit changes (2: config_sha256). Files
+# without it were written before it existed, with the same layout as format 1; format-1 files have no
+# hash to check and load as before.
+FIT_FORMAT = 2
+KINDS = ("single", "pooled", "hierarchical", "baseline")
+HASHED_FROM = 2  # the first format that carries config_sha256
 JSON_ATTRS = ("selection", "priors", "sampler", "diagnostics")
 TEXT_ATTRS = ("law_formula", "dataset", "dataset_sha256", "package_version")
 RUN_NUMBERS = ("params", "tokens", "loss")
+
+
+def stamp(idata: xr.DataTree, kind: str) -> None:
+    """Mark a fresh fit with its kind, this format and this package's version."""
+    idata.attrs.update(kind=kind, fit_format=FIT_FORMAT, package_version=__version__)
+
+
+def config_sha256(attrs: dict) -> str:
+    """SHA-256 of every attribute but the hash itself, as canonical JSON (NetCDF returns numbers as numpy
+    scalars and lists as arrays; both hash as the plain values they were written as)."""
+    def plain(value):
+        return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
+
+    text = json.dumps({k: plain(v) for k, v in attrs.items() if k != "config_sha256"}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write(idata: xr.DataTree, path: str | Path) -> Path:
+    """Write a fit to NetCDF atomically, with the hash of its attributes as they are now."""
+    idata.attrs["config_sha256"] = config_sha256(idata.attrs)
+    return write_atomically(path, idata.to_netcdf)
+
+
+def read(path: str | Path, kinds: tuple[str, ...] = KINDS) -> xr.DataTree:
+    """Open a fit written by :func:`write`, refused with one line unless it is of one of ``kinds``, of a
+    format this version reads, and its attributes match their hash."""
+    import arviz as az  # its NetCDF reader; imported here so that writing needs no ArviZ
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a saved fit")
+    try:
+        idata = az.from_netcdf(path).load()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({type(err).__name__})") from None
+    problem = _header_problem(idata.attrs, kinds)
+    if problem:
+        raise InputError(f"{path}: {problem}")
+    return idata
+
+
+def _header_problem(attrs: dict, kinds: tuple[str, ...]) -> str | None:
+    if "kind" not in attrs and "law" not in attrs:
+        return "not a fit written by scaling-forecast (no kind or law attribute)"
+    kind = attrs.get("kind", "single")
+    if kind not in KINDS:
+        return f"a fit of unknown kind {kind!r} (this version reads {', '.join(map(repr, KINDS))})"
+    if kind not in kinds:
+        return f"a {kind} fit; this needs a {' or '.join(kinds)} fit"
+    written = attrs.get("fit_format", 1)
+    if not isinstance(written, (int, np.integer)) or written > FIT_FORMAT:
+        return (f"fit format {written} (scaling-forecast {attrs.get('package_version', '?')}); this version reads "
+                f"format {FIT_FORMAT} and older: upgrade scaling-forecast or fit again")
+    if written >= HASHED_FROM and attrs.get("config_sha256") != config_sha256(attrs):
+        return "its attributes do not match their hash (config_sha256): the file was edited after fitting; fit again"
+    return None
 
 
 def validate(idata: xr.DataTree, path: Path) -> None:
@@ -35,14 +100,8 @@ def validate(idata: xr.DataTree, path: Path) -> None:
 def _problem(idata: xr.DataTree) -> str | None:
     attrs = idata.attrs
     if "law" not in attrs or "runs" not in idata.children:
-        return "not a fit written by scaling-forecast (no law attribute or no runs group)"
+        return "not a law fit written by scaling-forecast (no law attribute or no runs group)"
     kind = attrs.get("kind", "single")
-    if kind not in KINDS:
-        return f"a fit of unknown kind {kind!r} (this version reads {' and '.join(map(repr, KINDS))})"
-    written = attrs.get("fit_format", FIT_FORMAT)
-    if not isinstance(written, (int, np.integer)) or written > FIT_FORMAT:
-        return (f"fit format {written} (scaling-forecast {attrs.get('package_version', '?')}); this version reads "
-                f"format {FIT_FORMAT} and older: upgrade scaling-forecast or fit again")
     if attrs["law"] not in laws.LAWS:
         return f"unknown law {attrs['law']!r} (known: {', '.join(laws.LAWS)})"
     missing = [name for name in TEXT_ATTRS + JSON_ATTRS if name not in attrs]

@@ -45,13 +45,13 @@ def main(families: list[str]) -> None:
                   f"{summary(post[name].to_numpy().ravel())}")
         unique = test["unique_tokens"].fillna(test["tokens"])
         loss = test["loss"].to_numpy()
-        for label, predictive in (("joint", joint.predictive(family, test["params"], test["tokens"], unique)),
+        for label, predictive in (("joint", joint.predictive(test["params"], test["tokens"], unique, family=family)),
                                   ("pooled", pooled.predictive(test["params"], test["tokens"], unique))):
             lo, hi = predictive.interval(0.8)
             median = predictive.median()
             print(f"  {label:<6} forecasts: median signed error {np.median((median - loss) / loss) * 100:+.2f}%, "
                   f"80% width {np.median(100 * np.log(hi / lo)):.2f}% of the loss, coverage {np.mean((loss >= lo) & (loss <= hi)):.2f}")
-        joint_median = joint.predictive(family, test["params"], test["tokens"], unique).median()
+        joint_median = joint.predictive(test["params"], test["tokens"], unique, family=family).median()
         pooled_median = pooled.predictive(test["params"], test["tokens"], unique).median()
         print(f"  median |joint - pooled| forecast median: {np.median(np.abs(pooled_median / joint_median - 1)) * 100:.2f}%")
 

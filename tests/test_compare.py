@@ -11,6 +11,7 @@ import numpy as np
 import pymc as pm
 import pytest
 import xarray as xr
+from golden import check, normalise
 
 from scaling_forecast import runs
 from scaling_forecast.fit import ScalingLawFit
@@ -28,6 +29,13 @@ def chinchilla_epoch(mirror, tmp_path_factory):
     result = _cli("compare", "--dataset", "chinchilla-epoch", "--drop-highest-loss", "5", "--out", str(out), "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout), out
+
+
+@pytest.mark.needs_data
+def test_compare_json_matches_its_golden_copy(chinchilla_epoch):
+    """The main job's comparison as JSON, re-serialised as the command prints it (tests/golden.py)."""
+    result, out = chinchilla_epoch
+    check("compare-json", normalise(json.dumps(result, indent=2) + "\n", {"<results>": str(out.parent)}))
 
 
 @pytest.mark.needs_data

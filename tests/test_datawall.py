@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pymc as pm
 import pytest
+from golden import check, normalise
 
 from scaling_forecast import datawall as dw
 from scaling_forecast import laws, published
@@ -129,6 +130,7 @@ def test_datawall_command_against_villalobos(chinchilla_fit, tmp_path):
     assert {r["input"] for r in result["sensitivity"]} >= set(dw.COMPONENTS) | {"tokens_growth", "compute_growth"}
     assert result["sensitivity"][0]["input"] == "indexed_pages"  # the widest prior dominates, as in Villalobos et al.
     assert out.read_text(encoding="utf-8").count("data:image/png;base64,") == 1
+    check("datawall-json", normalise(run.stdout, {"<results>": str(tmp_path), "<fit>": str(chinchilla_fit)}))
 
 
 @pytest.mark.needs_data

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scaling_forecast.backtest import backtest, scores, smallest, split
+from scaling_forecast.backtest import backtest, in_family_methods, scores, smallest, split
 from scaling_forecast.families import load_families
 from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.hierarchy import configurations
@@ -98,7 +98,7 @@ def test_hierarchical_fit_over_every_registered_family(registered_fit):
 def test_a_new_familys_forecast_is_wider_than_a_fitted_familys(registered_fit):
     _, fitted = registered_fit
     n, d = np.array([1e9, 1e10]), np.array([2e10, 2e11])
-    known, new = fitted.predictive("chinchilla", n, d), fitted.predictive(None, n, d)
+    known, new = fitted.predictive(n, d, family="chinchilla"), fitted.predictive(n, d)
     known_lo, known_hi = known.interval(0.8)
     new_lo, new_hi = new.interval(0.8)
     assert ((new_hi - new_lo) > 5 * (known_hi - known_lo)).all()  # the population knows little of a new loss scale
@@ -112,7 +112,7 @@ def test_forecasts_widen_with_distance_beyond_the_fitted_compute(registered_fit)
     own = fitted.configs[fitted.configs["family"] == "llama3"]
     top = own.loc[own["compute"].idxmax()]
     scale = np.array([1.0, 10.0, 100.0])  # compute multiples at the same tokens per parameter
-    lo, hi = fitted.predictive("llama3", top["params"] * np.sqrt(scale), top["tokens"] * np.sqrt(scale)).interval(0.8)
+    lo, hi = fitted.predictive(top["params"] * np.sqrt(scale), top["tokens"] * np.sqrt(scale), family="llama3").interval(0.8)
     width = np.log(hi / lo)
     assert width[0] < width[1] < width[2]
     drift = fitted.idata["posterior"]["drift"].to_numpy()
@@ -148,8 +148,8 @@ def test_backtest_on_a_dask_cluster_matches_local_processes(mirror):
 
     runs = load_families(("gadre-rpj", "gadre-c4_original"))
     sampler = SamplerSettings(draws=300, tune=300, seed=5)
-    local = backtest(runs, few_shot=(), sampler=sampler, workers=2)
+    local = backtest(runs, in_family_methods(()), sampler=sampler, workers=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       host="127.0.0.1") as cluster:
-        remote = backtest(runs, few_shot=(), sampler=sampler, scheduler=cluster.scheduler_address)
+        remote = backtest(runs, in_family_methods(()), sampler=sampler, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local, remote)

@@ -20,6 +20,7 @@ from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.pages import page
 from scaling_forecast.runs import load
+from scaling_forecast.savedfit import config_sha256
 
 pytestmark = pytest.mark.needs_data
 SAMPLER = SamplerSettings(seed=11)  # the default draws: the cases that answer need a converged fit
@@ -43,6 +44,8 @@ def saved(chinchilla_epoch_file, tmp_path_factory) -> Path:
     def damaged(name: str, attrs: dict | None = None, drop: str | None = None, **replace):
         changed = xr.DataTree.from_dict({k: v for k, v in (groups | replace).items() if k != drop})
         changed.attrs.update(tree.attrs | (attrs or {}))
+        # Re-hashed, as a buggy program writing the file would: the checks below the hash must catch it.
+        changed.attrs["config_sha256"] = config_sha256(changed.attrs)
         changed.to_netcdf(folder / name)
 
     posterior, runs, stats = groups["posterior"], groups["runs"], groups["sample_stats"]
@@ -62,6 +65,7 @@ def saved(chinchilla_epoch_file, tmp_path_factory) -> Path:
     del without["dataset_sha256"]
     changed = xr.DataTree.from_dict(groups)
     changed.attrs.update(without)
+    changed.attrs["config_sha256"] = config_sha256(changed.attrs)
     changed.to_netcdf(folder / "noattr.nc")
     data = (folder / "fit.nc").read_bytes()
     (folder / "truncated.nc").write_bytes(data[: len(data) // 2])

@@ -175,12 +175,12 @@ def test_population_is_read_from_the_cache(population_cache, monkeypatch):
 def test_leave_one_family_out_follows_the_users_path(mirror, tmp_path, monkeypatch):
     """Reduced to the three gadre families with gadre-rpj left out: its population is built from the other
     two only, its runs below the top third are the CSV, and every method forecasts the same top third."""
-    from scaling_forecast.backtest import leave_one_family_out, split
+    from scaling_forecast.backtest import leave_one_family_out, split, user_path_methods
     from scaling_forecast.fit_settings import SamplerSettings
 
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(tmp_path))
     runs = load_families(("gadre-c4_original", "gadre-rpj", "gadre-rw_original"))
-    table = leave_one_family_out(runs, ("gadre-rpj",), few=3, sampler=SamplerSettings(draws=500), workers=2)
+    table = leave_one_family_out(runs, ("gadre-rpj",), user_path_methods(few=3), sampler=SamplerSettings(draws=500), workers=2)
     train, test = split(runs[runs["family"] == "gadre-rpj"], 1 / 3)
     assert table["method"].tolist() == ["pooled", "per_family", "baseline", "pooled_few_3"]
     assert table["n_train"].tolist() == [len(train)] * 3 + [3] and (table["n_test"] == len(test)).all()
@@ -200,7 +200,9 @@ def test_a_pooled_file_of_another_format_is_refused_with_one_line(gemstones_fit,
 
     folder, _, _ = gemstones_fit
     tree = az.from_netcdf(folder / "fit.nc").load()
-    tree.attrs["pooled_format"] = 0
+    tree.attrs["pooled_format"] = 0  # as an older version wrote it: fit format 1, before the attribute hash
+    tree.attrs["fit_format"] = 1
+    del tree.attrs["config_sha256"]
     tree.to_netcdf(tmp_path / "old.nc")
     result = _cli(population_cache, "predict", str(tmp_path / "old.nc"), "--params", "1e9", "--tokens", "2e10")
     assert result.returncode == 2 and "Traceback" not in result.stderr
