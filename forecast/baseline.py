@@ -1,57 +1,12 @@
 """Point-estimate baseline: Hoffmann et al. (2022) Approach 3 as re-run by Besiroglu et al. (2024).
 
-The Bayesian fit is compared against this. It fits L = E + A N^-alpha + B D^-beta
-(``scaling_forecast.models.laws.chinchilla_loss``) by minimising the Huber loss of log-loss
-residuals, and gets intervals by refitting bootstrap resamples of the runs.
-
-What Besiroglu et al. did (``data_analysis.ipynb`` in the GitHub repository
-epoch-research/analyzing-chinchilla, commit 4d27c36, section "Replicate
-methodology from Chinchilla paper"):
-
-* Objective: ``custom_huber_loss`` = the SUM over runs of Huber_delta(log L_i -
-  log L_hat_i), delta = 1e-3, log L_hat a log-sum-exp of e, a - alpha log N and
-  b - beta log D (E = exp(e), A = exp(a), B = exp(b)).
-* Point fit ("Replicate exactly" cell): ``scipy.optimize.minimize(...,
-  method='L-BFGS-B')`` with default tolerances and finite-difference gradients
-  from each of the 4500 starts alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5,
-  ..., 1}, a, b in {0, 5, ..., 25}; the lowest objective among runs with
-  ``success`` wins. Its printed result: A=477.92, B=2143.07, E=1.8172,
-  alpha=0.34732, beta=0.36716, objective 0.0010182740.
-* Bootstrap ("Our estimates" cell): 4000 resamples of the kept runs with
-  replacement (``np.random.seed(42)``; ``np.random.choice``); each is ONE local
-  fit, ``minimize(..., jac=grad(...), method='BFGS')`` (autograd gradient,
-  default gtol=1e-5) started from Hoffmann et al.'s own estimates (a, b, e,
-  alpha, beta) = (6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083); no
-  grid, every result kept. 95% intervals are the 2.5/97.5 percentiles.
-* Beware: the estimates in their paper (A=482.01, B=2085.43, E=1.817,
-  alpha=0.3478, beta=0.3658) come from a different cell, a maximum-likelihood fit
-  of a Huber *density* with a free scale (``objective``; BFGS from Hoffmann's
-  values). Its fitted scale (~5e-6) makes the effective delta ~5e-9, close to a
-  least-absolute-deviation fit, so plain Huber(1e-3) lands a little off those
-  numbers (A -1%, B +3%, alpha -0.0005, beta +0.0014, E +0.0001).
-
-What this module does, and why it differs:
-
-* Same objective (sum of Huber, delta = 1e-3 by default), same grid
-  (:data:`HOFFMANN_GRID`), same optimiser family (L-BFGS-B), but with the
-  analytic gradient and tight tolerances (ftol=0, gtol=1e-10). At this loss
-  scale (objective ~1e-3) scipy's default tolerances stop early: from Hoffmann's
-  estimates with finite differences L-BFGS-B stops at once (objective 1.16e-3
-  versus the optimum 1.018e-3), and BFGS with gtol=1e-5 stops up to 0.14 short
-  in log A / log B on some resamples. Early stopping is exactly the flaw
-  Besiroglu et al. found in Hoffmann's fit, so we do not copy it.
-* The objective is evaluated at all grid starts in one vectorised numpy call
-  and L-BFGS-B runs from the ``n_starts`` best of them (default 32), not from
-  all 4500: on chinchilla-epoch the 10 best starts all reach the optimum that
-  the best of 4500 full runs reaches, while 4500 runs take ~100 times longer.
-  ``n_starts=None`` runs from every start, as they did.
-* Each bootstrap resample is one local fit (as theirs), started from the
-  full-data fit instead of Hoffmann's published values, which only make sense
-  for Chinchilla's own data. Rerunning the 4500-start grid for each of 4000
-  resamples (18 million local fits) is infeasible on 2 cores and they did not
-  do it either. Resamples are drawn with ``np.random.default_rng(seed)``, so
-  they are not the same resamples as theirs.
-* How closely this reproduces their intervals is in the README ("The laws").
+The Bayesian fits are compared against this. It fits L = E + A N^-alpha + B D^-beta
+(``scaling_forecast.models.laws.chinchilla_loss``) by minimising the summed Huber loss
+(delta 1e-3) of log-loss residuals with L-BFGS-B from the best of Hoffmann et al.'s grid of
+starts, with the analytic gradient and tolerances tight enough to reach the optimum (scipy's
+defaults stop early at this loss scale, the flaw Besiroglu et al. found), and gets intervals by
+refitting bootstrap resamples of the runs, one local fit each from the full-data fit. The
+README ("The baseline in detail") says where this follows their code and where it departs, and why.
 """
 
 import itertools

@@ -140,7 +140,7 @@ def predict_command(fit_file, models, params, tokens, compute, grid, level, allo
 @force_option
 def report_command(force, law, fit_file, out, level, seed, allow_unconverged, pool, **selection) -> None:
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
-    from scaling_forecast.report import write_report
+    from scaling_forecast.reporting.fit_page import write_report
 
     check_outputs([out] + ([] if fit_file is not None else [out.with_suffix(".nc")]),
                   [fit_file, selection["runs_file"]], force)
@@ -204,7 +204,7 @@ def compare_command(force, law_names, reconcile, out, level, seed, allow_unconve
     for name, fitted in fits.items():
         _unconverged(fitted.diagnostics, allow=True, what=f"the {name} fit")
     if as_json:
-        render.print_json(result | {"report": str(report)})
+        render.print_json(render.jsonable(result) | {"report": str(report)})
     else:
         render.comparison(result)
         print(f"report written to {report}")
@@ -239,7 +239,7 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
                      seed, out, allow_unconverged, as_json) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
     from scaling_forecast.backtest import pooled
-    from scaling_forecast.backtest_report import write_backtest_report
+    from scaling_forecast.reporting.backtest_page import write_backtest_report
 
     check_outputs([out], [], force)
     result, holdout = commands.backtest(tuple(families), gadre_eval, holdout, few_shot, no_few_shot, lofo,

@@ -4,6 +4,7 @@ renders what it returns (``scaling_forecast.render``); nothing here prints a res
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,10 @@ from scaling_forecast.errors import InputError
 from scaling_forecast.fit_settings import MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from scaling_forecast.intervals import Interval
 from scaling_forecast.predict import beyond_oom
+
+if TYPE_CHECKING:
+    from scaling_forecast.compare import Comparison
+    from scaling_forecast.datawall_answer import WallAnswer
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 
@@ -142,13 +147,13 @@ def allocation_warnings(fitted, budgets, params, tokens, k: float) -> list[str]:
 
 
 def compare(selection: dict, law_names: tuple[str, ...], reconcile: bool | None, out: Path, level: float,
-            seed: int) -> tuple[dict, Path, dict]:
+            seed: int) -> tuple["Comparison", Path, dict]:
     """Fit ``law_names`` to the same runs (and, when reconciling, the chinchilla law with non-embedding N),
     save each fit beside ``out``, write the comparison page there; returns the comparison, the page and
     every fit by name (the non-embedding one included) for the diagnostics."""
     from scaling_forecast.compare import comparison
-    from scaling_forecast.compare_report import write_compare_report
     from scaling_forecast.reconcile import reconciliation
+    from scaling_forecast.reporting.compare_page import write_compare_report
 
     if selection["non_embedding"]:
         raise InputError("compare fits total parameters and, with --reconcile, non-embedding ones itself; drop --non-embedding")
@@ -167,8 +172,6 @@ def compare(selection: dict, law_names: tuple[str, ...], reconcile: bool | None,
                                        selection=replace(chosen, non_embedding=True), sampler=sampler)
     result = comparison(fits, level=level, reconcile=reconciliation(fits["chinchilla"], nonembedding, level)
                         if nonembedding else None)
-    if nonembedding:
-        result["reconciliation"]["diagnostics"] = nonembedding.diagnostics.as_dict()
     for name, fitted in fits.items():
         fitted.save(compare_fit_path(out, name))
     report = write_compare_report(result, fits, out, nonembedding=nonembedding)
@@ -208,7 +211,7 @@ class DataWall:
     """``datawall``'s answer: the analysis, a one-line description of its inputs, the components as set,
     the words per token used, the warnings, and the page written."""
 
-    result: dict
+    result: "WallAnswer"
     description: str
     components: dict
     words_per_token: float
@@ -221,7 +224,8 @@ def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[
     """When the largest training sets exhaust the stock of human text, and the loss reachable then, from a
     saved chinchilla-law fit (default: the law fitted to chinchilla-epoch now, 5 highest-loss runs dropped)."""
     from scaling_forecast import datawall as dw
-    from scaling_forecast.datawall_report import write_datawall_report
+    from scaling_forecast.datawall_answer import analyse
+    from scaling_forecast.reporting.datawall_page import write_datawall_report
 
     components = dw.chosen_components(fixed, priors)
     words = words_per_token or dw.words_per_token()
@@ -242,7 +246,7 @@ def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[
                                           ("the growth regressions", posterior.diagnostics))
                 if not diagnostics.converged]
     draws = dw.wall_draws(posterior, fitted.draws, r_star, seed)
-    result = dw.analyse(draws, overtrain=tuple(overtrain), level=level, seed=seed)
+    result = analyse(draws, overtrain=tuple(overtrain), level=level, seed=seed)
     as_set = ", ".join(f"{n} set to {c.value:g}" for n, c in components.items() if c.value is not None)
     description = (f"Stock priors from Villalobos et al. 2024 ({as_set or 'as published'}); "
                    f"growth fitted to {len(models)} notable models (tokens = words / {words:g}); "

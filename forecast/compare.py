@@ -6,14 +6,20 @@ log loss, so PSIS-LOO elpd differences compare like with like.
 
 import json
 import warnings
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table, optimum, overhead_table
+from scaling_forecast.diagnostics import Diagnostics
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import Interval
+
+if TYPE_CHECKING:
+    from scaling_forecast.reconcile import Reconciliation
 
 DEFAULT_LAWS = ("chinchilla", "kaplan", "kaplan_e")
 REFERENCE_LAW = "chinchilla"
@@ -24,12 +30,34 @@ CHINCHILLA_BUDGET = 5.76e23  # FLOP: Chinchilla's own training run (Hoffmann et 
 PARETO_K_MAX = 0.7
 
 
-def summarise(values: np.ndarray, level: float) -> dict[str, float | None]:
+@dataclass(frozen=True)
+class Summary(Interval):
+    """An :class:`Interval` of draws of which only a share is defined (NaN elsewhere: a ratio or local exponent
+    that does not exist for some draws)."""
+
+    share_defined: float = 1.0
+
+
+def summarise(values: np.ndarray, level: float) -> Summary:
     """Median and equal-tailed ``level`` interval of draws (NaNs ignored, their share reported)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        return Interval(None, None, None, level).as_dict() | {"share_defined": 0.0}
-    return Interval.of(finite, level).as_dict() | {"share_defined": float(finite.size / values.size)}
+        return Summary(None, None, None, level, 0.0)
+    whole = Interval.of(finite, level)
+    return Summary(whole.median, whole.lo, whole.hi, level, float(finite.size / values.size))
+
+
+@dataclass(frozen=True)
+class Exponent(Summary):
+    """The posterior of a with P(a > 0.6) (Kaplan-like) and P(a < 0.5) (more data than parameters as C grows)."""
+
+    p_above: float = 0.0
+    p_below: float = 0.0
+
+    def as_dict(self) -> dict:
+        out = super().as_dict()
+        above, below = out.pop("p_above"), out.pop("p_below")
+        return out | {"p_above_0.6": above, "p_below_0.5": below}
 
 
 def published_exponents() -> list[dict]:
@@ -43,13 +71,35 @@ def published_exponents() -> list[dict]:
     ]
 
 
-def exponent(fitted: ScalingLawFit, level: float) -> dict:
-    """Posterior of a with P(a > 0.6) (Kaplan-like) and P(a < 0.5) (more data than parameters as C grows)."""
+def exponent(fitted: ScalingLawFit, level: float) -> Exponent:
+    """The posterior of a (:class:`Exponent`)."""
     a = fitted.draws.frontier().a
-    return summarise(a, level) | {"p_above_0.6": float((a > 0.6).mean()), "p_below_0.5": float((a < 0.5).mean())}
+    return Exponent(**vars(summarise(a, level)), p_above=float((a > 0.6).mean()), p_below=float((a < 0.5).mean()))
 
 
-def loo_table(fits: dict[str, ScalingLawFit]) -> list[dict]:
+@dataclass(frozen=True)
+class Loo:
+    """One law's PSIS-LOO: rank, elpd and its difference to the best with standard errors, stacking weight,
+    and its Pareto k diagnostics."""
+
+    law: str
+    rank: int
+    elpd_loo: float
+    se: float
+    elpd_diff: float
+    diff_se: float
+    p_loo: float
+    stacking_weight: float
+    pareto_k_max: float
+    pareto_k_above: int  # runs with k above PARETO_K_MAX
+    runs: int
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        return {k if k != "pareto_k_above" else "pareto_k_above_0.7": v for k, v in out.items()}
+
+
+def loo_table(fits: dict[str, ScalingLawFit]) -> list[Loo]:
     """PSIS-LOO per law, ranked, with elpd difference to the best and its standard error (ArviZ ``compare``)."""
     import arviz as az
 
@@ -61,24 +111,27 @@ def loo_table(fits: dict[str, ScalingLawFit]) -> list[dict]:
     out = []
     for name, row in ranked.iterrows():
         k = np.asarray(loos[name].pareto_k).reshape(-1)
-        out.append({
-            "law": name,
-            "rank": int(row["rank"]),
-            "elpd_loo": float(row["elpd"]),
-            "se": float(row["se"]),
-            "elpd_diff": float(row["elpd_diff"]),
-            "diff_se": float(row["dse"]),
-            "p_loo": float(row["p"]),
-            "stacking_weight": float(row["weight"]),
-            "pareto_k_max": float(k.max()),
-            "pareto_k_above_0.7": int((k > PARETO_K_MAX).sum()),
-            "runs": int(k.size),
-        })
+        out.append(Loo(name, int(row["rank"]), float(row["elpd"]), float(row["se"]), float(row["elpd_diff"]),
+                       float(row["dse"]), float(row["p"]), float(row["weight"]), float(k.max()),
+                       int((k > PARETO_K_MAX).sum()), int(k.size)))
     return out
 
 
-def divergence(reference: ScalingLawFit, other: ScalingLawFit, budgets, level: float) -> list[dict]:
-    """Per budget: N_opt(other) / N_opt(reference) and L_opt(other) - L_opt(reference), with intervals.
+@dataclass(frozen=True)
+class Divergence:
+    """At one budget: N_opt(other) / N_opt(reference), the same for tokens per parameter, L_opt(other) -
+    L_opt(reference), and each law's own optimum (``params``, ``tokens_per_param``, ``loss``)."""
+
+    compute: float
+    params_opt_ratio: Summary
+    tokens_per_param_ratio: Summary
+    loss_difference: Summary
+    reference: dict[str, Summary]
+    other: dict[str, Summary]
+
+
+def divergence(reference: ScalingLawFit, other: ScalingLawFit, budgets, level: float) -> list[Divergence]:
+    """Per budget, how far ``other``'s compute-optimal forecasts are from ``reference``'s, with intervals.
 
     The two posteriors come from separate fits, so draws are paired by index,
     a sample from the product of the two posteriors.
@@ -86,19 +139,18 @@ def divergence(reference: ScalingLawFit, other: ScalingLawFit, budgets, level: f
     budgets = np.asarray(budgets, float)
     ref, oth = optimum(reference.draws.frontier(), budgets), optimum(other.draws.frontier(), budgets)
     size = min(ref["params"].shape[1], oth["params"].shape[1])
-    rows = []
-    for i, c in enumerate(budgets):
-        ratio = oth["params"][i, :size] / ref["params"][i, :size]
-        gap = oth["loss"][i, :size] - ref["loss"][i, :size]
-        rows.append({
-            "compute": float(c),
-            "params_opt_ratio": summarise(ratio, level),
-            "tokens_per_param_ratio": summarise(oth["tokens_per_param"][i, :size] / ref["tokens_per_param"][i, :size], level),
-            "loss_difference": summarise(gap, level),
-            "reference": {q: summarise(ref[q][i], level) for q in ("params", "tokens_per_param", "loss")},
-            "other": {q: summarise(oth[q][i], level) for q in ("params", "tokens_per_param", "loss")},
-        })
-    return rows
+    quantities = ("params", "tokens_per_param", "loss")
+    return [
+        Divergence(
+            float(c),
+            summarise(oth["params"][i, :size] / ref["params"][i, :size], level),
+            summarise(oth["tokens_per_param"][i, :size] / ref["tokens_per_param"][i, :size], level),
+            summarise(oth["loss"][i, :size] - ref["loss"][i, :size], level),
+            {q: summarise(ref[q][i], level) for q in quantities},
+            {q: summarise(oth[q][i], level) for q in quantities},
+        )
+        for i, c in enumerate(budgets)
+    ]
 
 
 OVERHEAD_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 7B", "LLaMA 13B", "LLaMA 33B", "LLaMA 65B",
@@ -112,32 +164,58 @@ def overheads(fitted: ScalingLawFit, level: float, models=OVERHEAD_MODELS) -> li
     return [{"model": m} | row for m, row in zip(configs.index, table.to_dict("records"))]
 
 
-def comparison(fits: dict[str, ScalingLawFit], *, level: float, reconcile: dict | None = None) -> dict:
+@dataclass(frozen=True)
+class LawSummary:
+    """One fitted law: its formula, what it says, its parameters (median, interval, units) and diagnostics."""
+
+    formula: str
+    meaning: str
+    parameters: dict[str, dict]
+    diagnostics: Diagnostics
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every number of ``scaling-forecast compare`` for laws fitted to the same runs."""
+
+    dataset: str
+    dataset_sha256: str
+    runs: int
+    selection: dict
+    level: float
+    laws: dict[str, LawSummary]
+    loo: list[Loo]
+    exponent_a: dict[str, Exponent]
+    published_a: list[dict]
+    chinchilla_budget: dict[str, dict]  # per law, the allocation row at CHINCHILLA_BUDGET
+    reference_law: str | None
+    divergence: dict[str, list[Divergence]]
+    overhead: dict[str, list[dict]]
+    reconciliation: "Reconciliation | None"
+
+
+def comparison(fits: dict[str, ScalingLawFit], *, level: float, reconcile: "Reconciliation | None" = None) -> Comparison:
     """Every number of ``scaling-forecast compare`` for laws fitted to the same runs."""
     allocating = {n: f for n, f in fits.items() if f.law.frontier_of is not None}
     reference = REFERENCE_LAW if REFERENCE_LAW in allocating else next(iter(allocating), None)
     first = next(iter(fits.values()))
-    return {
-        "dataset": first.attrs["dataset"],
-        "dataset_sha256": first.attrs["dataset_sha256"],
-        "runs": len(first.runs),
-        "selection": json.loads(first.attrs["selection"]),
-        "level": level,
-        "laws": {
-            n: {"formula": f.law.formula, "meaning": f.law.meaning, "parameters": f.parameters(level),
-                "diagnostics": f.diagnostics.as_dict()}
-            for n, f in fits.items()
-        },
-        "loo": loo_table(fits),
-        "exponent_a": {n: exponent(f, level) for n, f in allocating.items()},
-        "published_a": published_exponents(),
-        "chinchilla_budget": {
+    return Comparison(
+        dataset=first.attrs["dataset"],
+        dataset_sha256=first.attrs["dataset_sha256"],
+        runs=len(first.runs),
+        selection=json.loads(first.attrs["selection"]),
+        level=level,
+        laws={n: LawSummary(f.law.formula, f.law.meaning, f.parameters(level), f.diagnostics) for n, f in fits.items()},
+        loo=loo_table(fits),
+        exponent_a={n: exponent(f, level) for n, f in allocating.items()},
+        published_a=published_exponents(),
+        chinchilla_budget={
             n: allocation_table(f.draws, [CHINCHILLA_BUDGET], level=level).iloc[0].to_dict() for n, f in allocating.items()
         },
-        "reference_law": reference,
-        "divergence": {
+        reference_law=reference,
+        divergence={
             n: divergence(allocating[reference], f, DIVERGENCE_BUDGETS, level) for n, f in allocating.items() if n != reference
         },
-        "overhead": {n: overheads(f, level) for n, f in allocating.items()},
-        "reconciliation": reconcile,
-    }
+        overhead={n: overheads(f, level) for n, f in allocating.items()},
+        reconciliation=reconcile,
+    )

@@ -1,6 +1,5 @@
 """Plain-data summaries of run tables and datasets, shared by the CLI's text and JSON output."""
 
-import numpy as np
 import pandas as pd
 
 from scaling_forecast import registry, runs
@@ -105,13 +104,3 @@ def listing() -> list[dict]:
         )
     return rows
 
-
-def to_jsonable(value):
-    """Replace NaN with None recursively so JSON output stays standard."""
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float | np.floating) and not np.isfinite(value):
-        return None
-    return value

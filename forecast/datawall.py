@@ -27,7 +27,6 @@ from scaling_forecast import published, runs
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit_settings import SamplerSettings
-from scaling_forecast.intervals import COMPARISON_LEVEL, Interval, interval
 from scaling_forecast.models.datawall import (
     BASE_YEAR,
     GROWTH,
@@ -38,9 +37,8 @@ from scaling_forecast.models.datawall import (
     log_stock_growth,
     trend_model,
 )
-from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.predict import LawDraws
-from scaling_forecast.predictive import Predictive
 
 DEMANDS = ("dataset_trend", "compute", "mixture")
 FRONTIER_START = ("largest_dataset_2024", "largest_compute_2024")
@@ -60,8 +58,6 @@ PLAUSIBLE = {
     "largest_dataset_2024": (1e10, 1e15),
     "largest_compute_2024": (1e21, 1e28),
 }
-LEVELS = (0.5, 0.8, 0.9)
-YEARS = np.arange(2024, 2051)
 LN10 = np.log(10.0)
 
 
@@ -236,29 +232,6 @@ def exhaustion_year(draws: WallDraws, demand: str, overtrain: float, repetition:
     return np.where(closing > 0, year, np.where(gap <= 0, -np.inf, np.inf))
 
 
-def year_summary(years: np.ndarray) -> dict:
-    """Median, 50/80/90% intervals and P(exhausted by Y) of exhaustion-year draws."""
-    out = {"median": float(np.median(years)), "p_never": float(np.mean(years == np.inf))}
-    for level in LEVELS:
-        lo, hi = interval(years, level)
-        out[f"lo_{level:g}"], out[f"hi_{level:g}"] = float(lo), float(hi)
-    out["p_by_year"] = {int(y): float(np.mean(years <= y + 1)) for y in YEARS}  # exhausted before Y ends
-    return out
-
-
-def scenarios(draws: WallDraws, overtrain: tuple[float, ...] = OVERTRAIN) -> list[dict]:
-    """One row per demand model, overtraining factor (None: the dataset-size trend has none) and repetition:
-    the exhaustion year's distribution."""
-    rows = []
-    for demand in DEMANDS:
-        for k in (1.0,) if demand == "dataset_trend" else overtrain:
-            for repetition in (True, False):
-                years = exhaustion_year(draws, demand, k, repetition)
-                rows.append({"demand": demand, "overtrain": None if demand == "dataset_trend" else k,
-                             "repetition": repetition} | year_summary(years))
-    return rows
-
-
 def frontier_run(draws: WallDraws, year: np.ndarray, overtrain: float) -> dict[str, np.ndarray]:
     """ln N, ln D (planned tokens) and ln U (unique usable tokens in the stock) of the compute-based frontier run."""
     d0, d1 = log_demand_line(draws, "compute", overtrain)
@@ -268,98 +241,6 @@ def frontier_run(draws: WallDraws, year: np.ndarray, overtrain: float) -> dict[s
             "log_u": log_stock(draws.components, year, repetition=False)}
 
 
-def loss_of_frontier(draws: WallDraws, year: np.ndarray, overtrain: float, level: float, seed: int) -> dict:
-    """A new frontier run's loss (posterior predictive, nats/token) with its data capped by the stock, and unlimited.
-
-    Capped: the run's planned tokens come from the stock's unique tokens, repeated as needed, and count
-    as Muennighoff et al.'s effective tokens D' (R*_D ``draws.r_star``). The run's N is the one planned
-    for unlimited data (no re-allocation towards a larger model). ``penalty``: capped minus unlimited
-    expected loss, per draw.
-    """
-    run = frontier_run(draws, year, overtrain)
-    ok = np.isfinite(year)
-    out = {"draws_with_wall": int(ok.sum())}
-    values = {k: v[ok] for k, v in draws.law.values.items()}
-    log_d_eff = effective_log_tokens(run["log_d"], np.minimum(run["log_u"], run["log_d"]), draws.r_star)
-    expected = {}
-    for key, log_d in (("capped", log_d_eff), ("unlimited", run["log_d"])):
-        expected[key] = draws.law.law.loss(run["log_n"][ok], log_d[ok], values)
-        predictive = Predictive(np.log(expected[key])[None, :], draws.law.sigma[ok], draws.law.nu[ok])
-        lo, hi = predictive.interval(level, seed)
-        out[key] = {"median": float(predictive.median(seed)[0]), "lo": float(lo[0]), "hi": float(hi[0])}
-    # The same draw with and without the cap: the penalty is the difference of expected losses, free of run noise.
-    out["penalty"] = Interval.of(expected["capped"] - expected["unlimited"], level).as_dict()
-    repeats = np.exp(run["log_d"][ok] - np.minimum(run["log_u"][ok], run["log_d"][ok]))
-    for key, values in (("epochs", repeats), ("params", np.exp(run["log_n"][ok])), ("tokens", np.exp(run["log_d"][ok]))):
-        out[key] = Interval.of(values, level).as_dict()
-    return out
-
-
-def sensitivity(draws: WallDraws, demand: str = "mixture", overtrain: float = 1.0, repetition: bool = True) -> pd.DataFrame:
-    """How much each input's uncertainty moves the exhaustion year: each fixed at its median in turn.
-
-    ``variance_share``: the drop in the year's variance (years clipped to 2000-2100, so that
-    'never' counts as late) as a share of the total; ``width_0.8``: the 80% interval's width with it fixed.
-    """
-    def stats_of(d: WallDraws) -> tuple[float, float, float]:
-        years = np.clip(exhaustion_year(d, demand, overtrain, repetition), 2000, 2100)
-        lo, hi = interval(years, 0.8)
-        return float(np.median(years)), float(hi - lo), float(np.var(years))
-
-    median, width, variance = stats_of(draws)
-    inputs = [n for n in COMPONENTS if not (n == "repetition_gain" and not repetition)]
-    inputs += ["tokens_growth", "compute_growth", "chinchilla_law"]
-    rows = [{"input": "none fixed", "median": median, "width_0.8": width, "variance_share": 0.0}]
-    for name in inputs:
-        m, w, v = stats_of(draws.with_fixed(name))
-        rows.append({"input": name, "median": m, "width_0.8": w, "variance_share": 1 - v / variance})
-    return pd.DataFrame(rows).sort_values("variance_share", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def stock_summary(draws: WallDraws, level: float = 0.9) -> dict:
-    """The stock in 2024 (tokens): unique usable, and effective with repetition."""
-    out = {}
-    for key, repetition in (("quality_adjusted", False), ("effective", True)):
-        out[key] = Interval.of(np.exp(log_stock(draws.components, BASE_YEAR, repetition=repetition)), level).as_dict()
-    return out
-
-
 def published_r_star() -> float:
     """Muennighoff et al.'s fitted R*_D (law_constants.csv)."""
     return float(published.constants("data_constrained", "muennighoff2023").loc["R_star_D", "value"])
-
-
-def villalobos() -> dict[str, dict]:
-    """The published results the wall is compared with: value, low, high, interval, per quantity."""
-    table = published.data_stock().set_index("quantity")
-    names = ("effective_stock", "quality_adjusted_stock", "exhaustion_year", "exhaustion_year_overtrained_5x",
-             "dataset_growth_oom_per_year")
-    return {n: {k: (None if pd.isna(table.loc[n, k]) else float(table.loc[n, k])) for k in ("value", "low", "high", "interval")}
-            for n in names}
-
-
-LOSS_YEARS = (2028, 2030, 2032, 2035, 2040)
-
-
-def analyse(draws: WallDraws, *, overtrain: tuple[float, ...] = OVERTRAIN, level: float = COMPARISON_LEVEL, seed: int = 0) -> dict:
-    """Every number of the data wall: stock, growth, exhaustion years per scenario, loss at the wall, sensitivity."""
-    growth = {}
-    for name in ("tokens_growth", "compute_growth"):
-        growth[name] = Interval.of(getattr(draws, name), 0.95).as_dict() | {"units": "orders of magnitude per year"}
-    at_wall = {}
-    for k in overtrain:
-        years = exhaustion_year(draws, "compute", k, repetition=True)
-        at_wall[f"{k:g}"] = {"year_median": float(np.median(years))} | loss_of_frontier(draws, years, k, level, seed)
-    by_year = {str(y): loss_of_frontier(draws, np.full(draws.size, float(y)), 1.0, level, seed) for y in LOSS_YEARS}
-    return {
-        "stock_2024": stock_summary(draws),
-        "growth": growth,
-        "scenarios": scenarios(draws, overtrain),
-        "loss_at_wall": at_wall,
-        "loss_by_year": by_year,
-        "sensitivity": sensitivity(draws).to_dict("records"),
-        "published": villalobos(),
-        "level": level,
-        "r_star": draws.r_star,
-        "draws": draws.size,
-    }

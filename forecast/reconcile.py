@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scaling_forecast.compare import summarise
+from scaling_forecast.compare import Summary, summarise
+from scaling_forecast.diagnostics import Diagnostics
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
@@ -77,7 +78,33 @@ def local_exponent(frontier: Frontier, sizes: EmbeddingSizes, compute: np.ndarra
     }
 
 
-def reconciliation(total: ScalingLawFit, nonembedding: ScalingLawFit, level: float, points: int = 8) -> dict:
+@dataclass(frozen=True)
+class LocalExponent:
+    """At one total-compute budget: the total-N fit's N_opt, in non-embedding terms, and the local exponent."""
+
+    compute_total: float
+    params_total: Summary
+    params_nonembedding: Summary
+    compute_nonembedding: Summary
+    local_a: Summary
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """a counted with total and with non-embedding parameters, the shift, and the local exponent in Kaplan's
+    terms per budget (module docstring); ``diagnostics``: the non-embedding fit's."""
+
+    level: float
+    embedding_sizes: EmbeddingSizes
+    a_total_params: Summary
+    a_nonembedding_params: Summary
+    a_shift: Summary
+    p_nonembedding_a_larger: float
+    local: list[LocalExponent]
+    diagnostics: Diagnostics
+
+
+def reconciliation(total: ScalingLawFit, nonembedding: ScalingLawFit, level: float, points: int = 8) -> Reconciliation:
     """Both ways of (module docstring) on the same runs, every number with its ``level`` interval."""
     runs = total.runs.merge(nonembedding.runs[["run", "params"]], on="run", suffixes=("", "_nonembedding"))
     if len(runs) != len(total.runs):
@@ -87,16 +114,14 @@ def reconciliation(total: ScalingLawFit, nonembedding: ScalingLawFit, level: flo
     size = min(a_total.size, a_nonemb.size)
     budgets = np.geomspace(runs["compute"].min(), runs["compute"].max(), points)
     local = local_exponent(total.draws.frontier(), sizes, budgets)
-    return {
-        "level": level,
-        "embedding_sizes": sizes.__dict__,
-        "a_total_params": summarise(a_total, level),
-        "a_nonembedding_params": summarise(a_nonemb, level),
+    return Reconciliation(
+        level=level,
+        embedding_sizes=sizes,
+        a_total_params=summarise(a_total, level),
+        a_nonembedding_params=summarise(a_nonemb, level),
         # Separate fits: draws paired by index (product of the two posteriors).
-        "a_shift": summarise(a_nonemb[:size] - a_total[:size], level),
-        "p_nonembedding_a_larger": float((a_nonemb[:size] > a_total[:size]).mean()),
-        "local": [
-            {"compute_total": float(c)} | {k: summarise(v[i], level) for k, v in local.items()}
-            for i, c in enumerate(budgets)
-        ],
-    }
+        a_shift=summarise(a_nonemb[:size] - a_total[:size], level),
+        p_nonembedding_a_larger=float((a_nonemb[:size] > a_total[:size]).mean()),
+        local=[LocalExponent(float(c), *(summarise(local[k][i], level) for k in local)) for i, c in enumerate(budgets)],
+        diagnostics=nonembedding.diagnostics,
+    )

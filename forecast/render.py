@@ -3,15 +3,31 @@ returns. Every number says its units and interval level."""
 
 import json
 import sys
+from dataclasses import fields, is_dataclass
 
-from scaling_forecast import dataset_summary
-from scaling_forecast.pages import interval_text
+import numpy as np
 
 PRINT_BLOCK = 10_000  # forecast lines formatted per write
 
 
 def print_json(value: object) -> None:
-    print(json.dumps(dataset_summary.to_jsonable(value), indent=2, allow_nan=False))
+    print(json.dumps(jsonable(value), indent=2, allow_nan=False))
+
+
+def jsonable(value):
+    """``value`` as plain JSON data, recursively: a result dataclass as its ``as_dict`` (or its fields), NaN as
+    None, so that JSON output stays standard."""
+    if hasattr(value, "as_dict") and not isinstance(value, type):
+        return jsonable(value.as_dict())
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _range(name: str, r: dict) -> str:
@@ -164,41 +180,39 @@ def warn(warnings: list[str]) -> None:
         print(f"warning: {w}", file=sys.stderr)
 
 
-def comparison(result: dict) -> None:
-    pct = f"{result['level']:.0%}"
-    print(f"Laws compared on {result['dataset']} ({result['runs']} runs); {pct} equal-tailed intervals.")
+def comparison(result) -> None:
+    """The text of ``compare`` (a :class:`scaling_forecast.compare.Comparison`)."""
+    pct = f"{result.level:.0%}"
+    print(f"Laws compared on {result.dataset} ({result.runs} runs); {pct} equal-tailed intervals.")
     print("PSIS-LOO (elpd of log loss, higher is better; difference to the best with its standard error):")
-    for r in result["loo"]:
-        flag = f"; {r['pareto_k_above_0.7']} runs with Pareto k > 0.7" if r["pareto_k_above_0.7"] else ""
-        print(f"  {r['law']:<10} elpd {r['elpd_loo']:9.1f} (se {r['se']:.1f}); diff {r['elpd_diff']:7.1f} "
-              f"(se {r['diff_se']:.1f}); p_loo {r['p_loo']:.1f}{flag}")
+    for r in result.loo:
+        flag = f"; {r.pareto_k_above} runs with Pareto k > 0.7" if r.pareto_k_above else ""
+        print(f"  {r.law:<10} elpd {r.elpd_loo:9.1f} (se {r.se:.1f}); diff {r.elpd_diff:7.1f} "
+              f"(se {r.diff_se:.1f}); p_loo {r.p_loo:.1f}{flag}")
     print("Allocation exponent a (N_opt proportional to C^a):")
-    for law, e in result["exponent_a"].items():
-        print(f"  {law:<10} a {e['median']:.3f} [{e['lo']:.3f}, {e['hi']:.3f}]; P(a > 0.6) = {e['p_above_0.6']:.3f}; "
-              f"P(a < 0.5) = {e['p_below_0.5']:.3f}")
-    print("  published: " + "; ".join(f"{p['source']} {p['a']:g}" for p in result["published_a"]))
+    for law, e in result.exponent_a.items():
+        print(f"  {law:<10} a {e.text()}; P(a > 0.6) = {e.p_above:.3f}; P(a < 0.5) = {e.p_below:.3f}")
+    print("  published: " + "; ".join(f"{p['source']} {p['a']:g}" for p in result.published_a))
     print("At C = 5.76e23 FLOP (Chinchilla's budget; it used N = 70B, D = 1.4T, 20 tokens/parameter):")
-    for law, r in result["chinchilla_budget"].items():
+    for law, r in result.chinchilla_budget.items():
         print(f"  {law:<10} N_opt {r['params_median']:.3g} [{r['params_lo']:.3g}, {r['params_hi']:.3g}] parameters; "
               f"{r['tokens_per_param_median']:.1f} [{r['tokens_per_param_lo']:.1f}, {r['tokens_per_param_hi']:.1f}] "
               f"tokens/parameter; loss {r['loss_median']:.3f} [{r['loss_lo']:.3f}, {r['loss_hi']:.3f}] nats/token")
-    for law, rows in result["divergence"].items():
-        print(f"{law} vs {result['reference_law']}: ratio of N_opt ({law} / {result['reference_law']}) and difference of "
-              f"optimal loss ({law} - {result['reference_law']}, nats/token):")
+    reference = result.reference_law
+    for law, rows in result.divergence.items():
+        print(f"{law} vs {reference}: ratio of N_opt ({law} / {reference}) and difference of "
+              f"optimal loss ({law} - {reference}, nats/token):")
         for r in rows:
-            q, g = r["params_opt_ratio"], r["loss_difference"]
-            print(f"  C={r['compute']:.0e} FLOP: N_opt ratio {q['median']:.2f} [{q['lo']:.2f}, {q['hi']:.2f}]; "
-                  f"loss difference {g['median']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]")
-    rec = result["reconciliation"]
+            print(f"  C={r.compute:.0e} FLOP: N_opt ratio {r.params_opt_ratio.text('.2f')}; "
+                  f"loss difference {r.loss_difference.text('+.3f')}")
+    rec = result.reconciliation
     if rec:
-        t, n, sh = rec["a_total_params"], rec["a_nonembedding_params"], rec["a_shift"]
-        print(f"Counting non-embedding parameters: a {n['median']:.3f} [{n['lo']:.3f}, {n['hi']:.3f}] vs total "
-              f"{t['median']:.3f} [{t['lo']:.3f}, {t['hi']:.3f}]; shift {sh['median']:+.3f} [{sh['lo']:+.3f}, {sh['hi']:+.3f}]")
-        for r in rec["local"]:
-            la = r["local_a"]
-            if la["median"] is not None:
-                print(f"  local exponent in Kaplan's terms at C_total={r['compute_total']:.2g} FLOP: "
-                      f"{la['median']:.3f} [{la['lo']:.3f}, {la['hi']:.3f}] (Kaplan: 0.73)")
+        print(f"Counting non-embedding parameters: a {rec.a_nonembedding_params.text()} vs total "
+              f"{rec.a_total_params.text()}; shift {rec.a_shift.text('+.3f')}")
+        for r in rec.local:
+            if r.local_a.median is not None:
+                print(f"  local exponent in Kaplan's terms at C_total={r.compute_total:.2g} FLOP: "
+                      f"{r.local_a.text()} (Kaplan: 0.73)")
 
 
 def backtest(result, summary_rows, holdout: float, lofo: bool) -> None:
@@ -220,45 +234,46 @@ def backtest(result, summary_rows, holdout: float, lofo: bool) -> None:
 
 
 def datawall_json(answer) -> dict:
-    return answer.result | {"description": answer.description, "words_per_token": answer.words_per_token,
-                            "warnings": answer.warnings,
-                            "components": {n: vars(c) for n, c in answer.components.items()},
-                            "report": str(answer.report)}
+    return jsonable(answer.result) | {"description": answer.description, "words_per_token": answer.words_per_token,
+                                      "warnings": answer.warnings,
+                                      "components": {n: vars(c) for n, c in answer.components.items()},
+                                      "report": str(answer.report)}
 
 
-def datawall(result: dict, description: str) -> None:
-    iv = interval_text
-    level = result["level"]
-    stock, pub, growth = result["stock_2024"], result["published"], result["growth"]
+def datawall(result, description: str) -> None:
+    """The text of ``datawall`` (a :class:`scaling_forecast.datawall_answer.WallAnswer`)."""
+    level = result.level
+    stock, pub, growth = result.stock_2024, result.published, result.growth
     print(f"Data wall. {description}")
     v = pub["effective_stock"]
-    print(f"Stock of usable human text in 2024, tokens ({stock['effective']['level']:.0%} intervals): unique "
-          f"{iv(stock['quality_adjusted'], '.3g')}; with repetition {iv(stock['effective'], '.3g')} "
+    print(f"Stock of usable human text in 2024, tokens ({stock['effective'].level:.0%} intervals): unique "
+          f"{stock['quality_adjusted'].text('.3g')}; with repetition {stock['effective'].text('.3g')} "
           f"(Villalobos et al.: {v['value']:.3g} [{v['low']:.3g}, {v['high']:.3g}], {v['interval']:.0%})")
     g = pub["dataset_growth_oom_per_year"]
-    print(f"Growth, orders of magnitude per year (95%): training tokens {iv(growth['tokens_growth'], '.3f')} "
+    print(f"Growth, orders of magnitude per year (95%): training tokens {growth['tokens_growth'].text()} "
           f"(Villalobos et al.: {g['value']:.2f} [{g['low']:.2f}, {g['high']:.2f}]); training compute "
-          f"{iv(growth['compute_growth'], '.3f')}")
+          f"{growth['compute_growth'].text()}")
     y = pub["exhaustion_year"]
     print(f"Year the largest training run's tokens reach the stock (median [80%], 50% and 90% intervals); "
           f"Villalobos et al.: {y['value']:.0f} [{y['low']:.0f}, {y['high']:.0f}] (mixture, 1x, repetition on):")
-    for r in result["scenarios"]:
-        k = "" if r["overtrain"] is None else f", {r['overtrain']:g}x overtrained"
-        print(f"  {r['demand'].replace('_', ' ') + k:<30} repetition {'on ' if r['repetition'] else 'off'}  "
-              f"{r['median']:.1f} [{r['lo_0.8']:.1f}, {r['hi_0.8']:.1f}]  50% {r['lo_0.5']:.1f}-{r['hi_0.5']:.1f}  "
-              f"90% {r['lo_0.9']:.1f}-{r['hi_0.9']:.1f}  P(never) {r['p_never']:.3f}")
+    for r in result.scenarios:
+        k = "" if r.overtrain is None else f", {r.overtrain:g}x overtrained"
+        half, most = r.interval(0.5), r.interval(0.9)
+        print(f"  {r.demand.replace('_', ' ') + k:<30} repetition {'on ' if r.repetition else 'off'}  "
+              f"{r.interval(0.8).text('.1f')}  50% {half.lo:.1f}-{half.hi:.1f}  "
+              f"90% {most.lo:.1f}-{most.hi:.1f}  P(never) {r.p_never:.3f}")
     print(f"Loss of the frontier run at the wall (compute trend, repetition on; Chinchilla law, nats/token, "
-          f"{level:.0%} predictive; R*_D = {result['r_star']:g}):")
-    for k, w in result["loss_at_wall"].items():
-        print(f"  {k}x overtrained, year {w['year_median']:.1f}: N {iv(w['params'], '.3g')} parameters, "
-              f"{iv(w['epochs'], '.2f')} epochs over the stock; loss with data capped {iv(w['capped'], '.4f')}, "
-              f"unlimited {iv(w['unlimited'], '.4f')}; penalty {iv(w['penalty'], '.2e')}")
+          f"{level:.0%} predictive; R*_D = {result.r_star:g}):")
+    for k, w in result.loss_at_wall.items():
+        print(f"  {k}x overtrained, year {w.year_median:.1f}: N {w.params.text('.3g')} parameters, "
+              f"{w.epochs.text('.2f')} epochs over the stock; loss with data capped {w.capped.text('.4f')}, "
+              f"unlimited {w.unlimited.text('.4f')}; penalty {w.penalty.text('.2e')}")
     print("Loss of the frontier run by year (compute trend, Chinchilla-optimal), data capped vs unlimited "
           "(penalty: capped - unlimited expected loss, same draw):")
-    for year, w in result["loss_by_year"].items():
-        print(f"  {year}: {iv(w['epochs'], '.2f')} epochs; capped {iv(w['capped'], '.4f')}, unlimited "
-              f"{iv(w['unlimited'], '.4f')}; penalty {iv(w['penalty'], '.2e')}")
+    for year, w in result.loss_by_year.items():
+        print(f"  {year}: {w.epochs.text('.2f')} epochs; capped {w.capped.text('.4f')}, unlimited "
+              f"{w.unlimited.text('.4f')}; penalty {w.penalty.text('.2e')}")
     print("Sensitivity of the exhaustion year (mixture, 1x, repetition on), each input fixed at its median:")
-    for r in result["sensitivity"]:
+    for r in result.sensitivity:
         print(f"  {r['input']:<32} variance share {r['variance_share']:6.3f}  median {r['median']:.2f}  "
               f"80% width {r['width_0.8']:.2f} years")

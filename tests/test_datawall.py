@@ -11,6 +11,7 @@ import pytest
 from golden import check, normalise
 
 from scaling_forecast import datawall as dw
+from scaling_forecast import datawall_answer as answer
 from scaling_forecast import laws, published
 from scaling_forecast.allocation import optimum
 from scaling_forecast.models.datawall import Component, components_model, log_stock
@@ -81,18 +82,18 @@ def test_compute_demand_is_the_overtrained_chinchilla_optimum(draws):
 
 
 def test_the_cap_never_lowers_loss_and_grows_after_the_wall(draws):
-    early, late = (dw.loss_of_frontier(draws, np.full(draws.size, y), 1.0, 0.8, 0) for y in (2026.0, 2036.0))
-    assert early["penalty"]["lo"] >= 0 and late["penalty"]["median"] > early["penalty"]["median"]
-    assert late["epochs"]["median"] > early["epochs"]["median"] >= 1
+    early, late = (answer.loss_of_frontier(draws, np.full(draws.size, y), 1.0, 0.8, 0) for y in (2026.0, 2036.0))
+    assert early.penalty.lo >= 0 and late.penalty.median > early.penalty.median
+    assert late.epochs.median > early.epochs.median >= 1
 
 
 def test_sensitivity_shares(draws):
-    table = dw.sensitivity(draws).set_index("input")
+    table = answer.sensitivity(draws).set_index("input")
     # Fixing an input removes its variance; with the others' draws unchanged the remainder moves only by noise.
     assert table["variance_share"].between(-0.05, 1).all()
     assert table.loc["bytes_per_page", "variance_share"] < 0.02  # a prior whose 95% interval spans only 1.34x
     assert table.loc["indexed_pages", "variance_share"] > 0.1  # one spanning 13x
-    assert "repetition_gain" not in dw.sensitivity(draws, repetition=False)["input"].tolist()
+    assert "repetition_gain" not in answer.sensitivity(draws, repetition=False)["input"].tolist()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from scaling_forecast import cli
 from scaling_forecast.files import written_by_product
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection, SamplerSettings
-from scaling_forecast.pages import page
+from scaling_forecast.reporting.pages import page
 from scaling_forecast.runs import load
 from scaling_forecast.savedfit import config_sha256
 

@@ -11,8 +11,8 @@ from scaling_forecast import runs
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.isoflop import isoflop_budgets
-from scaling_forecast.pages import BANNER_ID
-from scaling_forecast.report import FORECAST_MODELS, describe_selection, write_report
+from scaling_forecast.reporting.fit_page import FORECAST_MODELS, describe_selection, write_report
+from scaling_forecast.reporting.pages import BANNER_ID
 
 FIGURES = 6  # data, IsoFLOP curves, size curves, residuals, posteriors, beyond the data
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

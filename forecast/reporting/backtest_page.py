@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 
 from scaling_forecast.backtest import LEVELS
-from scaling_forecast.pages import banner, escape, html_table, page, section, write_page
-from scaling_forecast.plots import figure
+
+from .figures import figure
+from .pages import banner, escape, html_table, page, section, write_page
 
 METHOD_COLOURS = {"hierarchical": "tab:blue", "pooled": "tab:blue", "per_family": "tab:orange", "baseline": "tab:grey"}
 

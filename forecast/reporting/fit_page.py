@@ -1,8 +1,4 @@
-"""A self-contained HTML report of a fitted scaling law: provenance, diagnostics, figures and tables.
-
-Figures are embedded as base64 PNGs and the style sheet is inline, so the one
-file can be mailed or archived and opened offline.
-"""
+"""The page of a fitted scaling law (``report``): provenance, diagnostics, figures and tables."""
 
 import json
 from pathlib import Path
@@ -13,22 +9,14 @@ import pandas as pd
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table
 from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
+from scaling_forecast.curves import Residuals, by_size, extrapolation_table, isoflop, parameter_draws, residuals_of
 from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from scaling_forecast.fit import ScalingLawFit
-from scaling_forecast.intervals import LEVEL
+from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.isoflop import Budgets, isoflop_budgets
-from scaling_forecast.pages import banner, escape, html_table, interval_text, number, page, section, write_page
-from scaling_forecast.plots import (
-    Residuals,
-    data_scatter,
-    extrapolation_plot,
-    extrapolation_table,
-    isoflop_curves,
-    posterior_plots,
-    residual_plots,
-    residuals_of,
-    size_curves,
-)
+
+from .fit_figures import data_scatter, extrapolation_plot, isoflop_curves, posterior_plots, residual_plots, size_curves
+from .pages import banner, escape, html_table, number, page, section, write_page
 
 FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llama 3 405B")
 SIZE_BINS = 6
@@ -54,13 +42,14 @@ def render_report(fitted: ScalingLawFit, *, level: float = LEVEL) -> str:
         _header(fitted, runs),
         _diagnostics_section(diagnostics),
         section("The data", data_scatter(runs), _data_caption(runs)),
-        section("Fitted curves by compute budget", isoflop_curves(fitted, budgets, level=level),
-                 _budget_caption(budgets, level)),
-        section("Fitted curves by model size", size_curves(fitted, level=level, n_bins=SIZE_BINS),
-                 _size_caption(level)),
-        section("Residuals", residual_plots(fitted, residuals), _residual_caption(residuals, len(runs))),
-        section("Posteriors of the law's constants", posterior_plots(fitted, references, level=level),
-                 _posterior_caption(fitted, references, level)),
+        section("Fitted curves by compute budget", isoflop_curves(isoflop(fitted, budgets, level=level)),
+                _budget_caption(budgets, level)),
+        section("Fitted curves by model size", size_curves(by_size(fitted, level=level, n_bins=SIZE_BINS)),
+                _size_caption(level)),
+        section("Residuals", residual_plots(runs, residuals), _residual_caption(residuals, len(runs))),
+        section("Posteriors of the law's constants",
+                posterior_plots(parameter_draws(fitted), fitted.parameters(level), references, level=level),
+                _posterior_caption(fitted, references, level)),
         _parameter_section(fitted, references, level, warning),
         _pooling_section(fitted),
         _extrapolation_section(fitted, level),
@@ -338,7 +327,7 @@ def _allocation_section(fitted: ScalingLawFit, level: float, warning: str) -> st
     a = summarise(fitted.draws.frontier().a, level)
     return (
         f"<h2>Compute-optimal allocation</h2>\n{warning}"
-        f"<p>N_opt ∝ C^a with a = {interval_text(a)} (median [{level:.0%} interval]), exact per posterior draw "
+        f"<p>N_opt ∝ C^a with a = {a.text()} (median [{level:.0%} interval]), exact per posterior draw "
         f"(C = 6ND).</p>\n"
         + allocation_html({f"{c:.3g} FLOP": r for c, r in zip(budgets, table.to_dict("records"))}, first_column="budget")
         + overhead_html(overheads(fitted, level))
@@ -346,7 +335,7 @@ def _allocation_section(fitted: ScalingLawFit, level: float, warning: str) -> st
 
 
 def _columns(row: dict, name: str, fmt: str) -> str:
-    return interval_text({k: row[f"{name}_{k}"] for k in ("median", "lo", "hi")}, fmt)
+    return Interval(*(row[f"{name}_{k}"] for k in ("median", "lo", "hi"))).text(fmt)
 
 
 def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:

@@ -1,5 +1,5 @@
 """What every HTML page of the product shares: the style sheet, the page frame, sections with a figure,
-tables, numbers and intervals as text, and escaping.
+tables, numbers as text, and escaping.
 
 Pages are self-contained (inline style, figures as base64 PNGs), so one file can be mailed or archived
 and opened offline; each carries the generator line by which the product recognises its own files.
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from scaling_forecast.files import GENERATOR_META, write_atomically
-from scaling_forecast.intervals import Interval
-from scaling_forecast.plots import figure_png_base64
+
+from .figures import png_base64
 
 BANNER_ID = "not-converged"
 
@@ -63,16 +63,11 @@ def escape(value) -> str:
 
 def section(title: str, fig, caption: str) -> str:
     """A titled figure (embedded as PNG) with its caption (already HTML)."""
-    image = figure_png_base64(fig)
+    image = png_base64(fig)
     return (
         f"<h2>{escape(title)}</h2>\n<img alt=\"{escape(title)}\" src=\"data:image/png;base64,{image}\">\n"
         f'<p class="caption">{caption}</p>'
     )
-
-
-def interval_text(s: dict, fmt: str = ".3f") -> str:
-    """'median [lo, hi]' of an :class:`Interval`'s dict (as results carry them), or a dash when undefined."""
-    return Interval(s["median"], s["lo"], s["hi"]).text(fmt)
 
 
 def html_table(header: list[str], rows: list[list[str]]) -> str:
