@@ -12,7 +12,9 @@ setup:
 # chinchilla-epoch (5 highest-loss runs dropped, as Besiroglu et al.) written as
 # results/report.html (with results/report.nc), and that law's forecasts for five
 # published model configurations on the terminal; the compute-optimal split at
-# Chinchilla's budget and how far GPT-3 and LLaMA 65B are from it; and the
+# Chinchilla's budget and how far GPT-3 and LLaMA 65B are from it; planning answers
+# (the data for a 70B model, what 1024 H100s for 30 days buy, the compute that
+# reaches a loss of 1.9); and the
 # Kaplan-vs-Chinchilla comparison on the same runs (results/compare.html); and the
 # data wall from that posterior (results/datawall.html).
 run: setup
@@ -20,6 +22,7 @@ run: setup
 	.venv/bin/scaling-forecast report --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/report.html
 	.venv/bin/scaling-forecast predict $(RESULTS)/report.nc $(MODELS)
 	.venv/bin/scaling-forecast allocate $(RESULTS)/report.nc --compute 5.76e23 --model "GPT-3 175B" --model "LLaMA 65B"
+	.venv/bin/scaling-forecast plan $(RESULTS)/report.nc --params 7e10 --gpus 1024 --gpu H100 --days 30 --target-loss 1.9
 	.venv/bin/scaling-forecast compare --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/compare.html
 	.venv/bin/scaling-forecast datawall --fit $(RESULTS)/report.nc --out $(RESULTS)/datawall.html
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from scaling_forecast import __version__, commands, dataset_summary, intervals, query_points, registry, render, runs
+from scaling_forecast import __version__, commands, intervals, query_points, render
+from scaling_forecast.cli_data import data_app
 from scaling_forecast.console import run
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import check_outputs
@@ -40,47 +41,7 @@ def app() -> None:
     """Bayesian forecasts of LLM loss from published scaling-law runs."""
 
 
-@app.group("data")
-def data_app() -> None:
-    """The registered public datasets and user run files."""
-
-
-@data_app.command("list")
-@json_flag
-def data_list(as_json: bool) -> None:
-    """List registered datasets: rows, families, licence, offline availability (exit 2 if a file is bad)."""
-    rows = dataset_summary.listing()
-    if as_json:
-        render.print_json(rows)
-    else:
-        render.data_list(rows, registry.mirror_dir(), registry.MIRROR_ENV, registry.cache_dir())
-    if bad := [r for r in rows if r["problem"]]:
-        raise InputError("\n".join(f"{r['name']}: {r['problem']}" for r in bad))
-
-
-@data_app.command("show")
-@click.argument("name")
-@json_flag
-def data_show(name: str, as_json: bool) -> None:
-    """Summarise one dataset: source, licence, units, counts and value ranges."""
-    info = dataset_summary.dataset(name)
-    render.print_json(info) if as_json else render.data_show(info)
-
-
-@data_app.command("check")
-@click.argument("file", type=click.Path(path_type=Path))
-@json_flag
-def data_check(file: Path, as_json: bool) -> None:
-    """Validate a CSV of your own runs with the checks every command applies."""
-    try:
-        table = runs.read_runs_csv(file)
-    except InputError as err:
-        if not as_json:
-            raise
-        render.print_json({"file": str(file), "valid": False, "errors": str(err).splitlines()})
-        sys.exit(2)
-    info = {"file": str(file), "valid": True} | dataset_summary.run_table(table)
-    render.print_json(info) if as_json else render.data_check(file, info)
+app.add_command(data_app)
 
 
 @app.command("fit")
@@ -180,6 +141,37 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.allocate(fitted, budgets, n, d, models, level, flops_per_param_token)
     render.print_json(render.allocation_json(answer, level)) if as_json else render.allocation(answer, level)
+
+
+@app.command("plan")
+@click.argument("fit_file", type=click.Path(path_type=Path))
+@click.option("--params", type=float, multiple=True,
+              help="A model size N (repeatable): the compute-optimal data for it, the loss there and the return of "
+                   "more data; with --tokens, the days training (N, D) takes on --gpus x --gpu.")
+@click.option("--tokens", type=float, multiple=True, help="D paired with each --params: how long its training takes.")
+@click.option("--gpus", type=float, help="How many accelerators (with --gpu, and --days or --params/--tokens).")
+@click.option("--gpu", help="Accelerator: A100, H100, H200, B200, TPU v4, TPU v5e or TPU v5p (dense BF16 peak).")
+@click.option("--days", type=float, help="Days of training on them: the compute-optimal run they afford.")
+@click.option("--mfu", type=float, help="Model FLOPs utilisation in (0, 1] (default: a prior from the MFUs of "
+                                        "published large runs, median about 0.37).")
+@click.option("--target-loss", "targets", type=float, multiple=True,
+              help="An expected loss to reach (nats/token on the fit's loss scale; repeatable): the compute needed.")
+@click.option("--probability", "probabilities", type=float, multiple=True,
+              help="Probability of reaching --target-loss (repeatable; default 0.5 and 0.9).")
+@click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the MFU draws.")
+@allow_option("Show answers from a fit that failed its diagnostics (flagged).")
+@json_flag
+def plan_command(fit_file, params, tokens, gpus, gpu, days, mfu, targets, probabilities, level, seed,
+                 allow_unconverged, as_json) -> None:
+    """Planning answers with intervals: data for a model size, what hardware buys, the compute a loss needs."""
+    if not (params or targets or days is not None):
+        raise InputError("give --params, --gpus/--gpu/--days, or --target-loss")
+    fitted = commands.fit_class().load(fit_file)
+    _unconverged(fitted.diagnostics, allow_unconverged)
+    answer = commands.plan(fitted, params, tokens, {"gpus": gpus, "gpu": gpu, "days": days, "mfu": mfu}, targets,
+                           probabilities, level, seed)
+    render.print_json(answer) if as_json else render.plan(answer)
 
 
 @app.command("compare")

@@ -13,11 +13,13 @@ from scaling_forecast import runs
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit_settings import MIN_RUNS_ALONE, MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from scaling_forecast.intervals import Interval
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.predict import beyond_oom
 
 if TYPE_CHECKING:
     from scaling_forecast.compare import Comparison
     from scaling_forecast.datawall_answer import WallAnswer
+    from scaling_forecast.plan import ForHardware, ForParams, ForTarget
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 
@@ -144,6 +146,53 @@ def allocation_warnings(fitted, budgets, params, tokens, k: float) -> list[str]:
     return [f"{int((distance > 0).sum())} of the budgets/configurations lie outside the fitted runs' "
             f"compute ({low:.3g} to {high:.3g} FLOP), by up to {distance.max():.2f} orders of magnitude; the "
             "intervals assume the law's form holds there"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """``plan``'s answers from one fit (``source`` says which law and data), at interval ``level``."""
+
+    source: str
+    level: float
+    for_params: list["ForParams"]
+    hardware: "ForHardware | None"
+    training_days: list[dict]  # params, tokens and days (an Interval) per configuration
+    targets: list["ForTarget"]
+    warnings: list[str]
+
+
+def plan(fitted, params, tokens, hardware: dict, targets, probabilities, level: float, seed: int) -> Plan:
+    """The planning questions of ``scaling-forecast plan``: given N (``params`` without ``tokens``), given
+    hardware (``hardware``: gpus, gpu, days, mfu), the days to train each (N, D) on it (``params`` with
+    ``tokens``), and given a target loss."""
+    from scaling_forecast import plan as questions
+
+    draws = fitted.draws
+    chip = questions.accelerator(hardware["gpu"]) if hardware.get("gpu") else None
+    if (hardware.get("gpus") is not None or hardware.get("days") is not None) and chip is None:
+        raise InputError("--gpus and --days need --gpu (the accelerator)")
+    afford = None
+    if chip is not None and hardware.get("days") is not None:
+        if hardware.get("gpus") is None:
+            raise InputError("--gpu with --days needs --gpus (how many)")
+        (afford,) = questions.for_hardware(draws, chip, hardware["gpus"], hardware["days"], mfu=hardware.get("mfu"),
+                                           level=level, seed=seed)
+    days = []
+    if tokens:
+        if chip is None or hardware.get("gpus") is None:
+            raise InputError("--tokens with --params asks how long training takes: give --gpus and --gpu too")
+        if len(tokens) != len(params):
+            raise InputError(f"--tokens: {len(tokens)} values for {len(params)} --params; give one D per N")
+        spans = questions.training_days(chip, hardware["gpus"], params, tokens, mfu=hardware.get("mfu"), level=level,
+                                        seed=seed)
+        days = [{"params": n, "tokens": d, "days": span} for n, d, span in zip(params, tokens, spans)]
+    given_n = questions.for_params(draws, params, level=level) if params and not tokens else []
+    reached = questions.for_target(draws, targets, probabilities=probabilities or questions.PROBABILITIES,
+                                   level=level) if targets else []
+    asked = [a.compute.median for a in given_n] + ([afford.compute.median] if afford else [])
+    asked += [r.compute for t in reached for r in t.reach.values() if r is not None]
+    return Plan(fitted.describe(), level, given_n, afford, days, reached,
+                allocation_warnings(fitted, asked, (), (), FLOP_PER_PARAM_TOKEN))
 
 
 def compare(selection: dict, law_names: tuple[str, ...], reconcile: bool | None, out: Path, level: float,

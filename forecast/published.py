@@ -31,3 +31,13 @@ def constants(law: str, source: str) -> pd.DataFrame:
 def data_stock() -> pd.DataFrame:
     """Published estimates of the stock of human text and of training-set growth: quantity, value, low, high, ..., citation."""
     return _table("data_stock.csv").copy()
+
+
+def accelerators() -> pd.DataFrame:
+    """Accelerators' dense BF16 peak throughput: accelerator, peak_tflops, precision, citation, note."""
+    return _table("accelerators.csv").copy()
+
+
+def mfu() -> pd.DataFrame:
+    """Model FLOPs utilisation reported by large training runs: run, mfu, hardware, year, citation, note."""
+    return _table("mfu.csv").copy()

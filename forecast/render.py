@@ -175,6 +175,34 @@ def allocation(answer, level: float) -> None:
     warn(answer.warnings)
 
 
+def plan(answer) -> None:
+    """The text of ``plan`` (a :class:`scaling_forecast.commands.Plan`)."""
+    pct = f"{answer.level:.0%}"
+    print(f"Planning from the {answer.source}; median [{pct} interval] over the posterior; C = 6ND FLOP; "
+          "loss is the expected loss in nats/token on the fit's loss scale.")
+    for q in answer.for_params:
+        more = "; ".join(f"{m:g}x D: {i.text('.4f')}" for m, i in q.more_data.items())
+        print(f"  N = {q.params:.3g} parameters: compute-optimal D {q.tokens.text('.3g')} tokens "
+              f"({q.tokens_per_param.text('.1f')} tokens/parameter), C {q.compute.text('.3g')} FLOP, loss "
+              f"{q.loss.text('.4f')}; with other amounts of data, loss at {more}")
+    if (h := answer.hardware) is not None:
+        print(f"  {h.count:g} x {h.accelerator.name} ({h.accelerator.peak_flops / 1e12:g} TFLOP/s dense BF16 each) for "
+              f"{h.days:g} days at MFU {h.mfu.text('.2f')}: C {h.compute.text('.3g')} FLOP; compute-optimal N "
+              f"{h.params.text('.3g')} parameters, D {h.tokens.text('.3g')} tokens, loss {h.loss.text('.4f')}")
+    for row in answer.training_days:
+        print(f"  training N = {row['params']:.3g}, D = {row['tokens']:.3g} takes {row['days'].text('.3g')} days "
+              "on that hardware (over the MFU prior)")
+    for t in answer.targets:
+        print(f"  target loss {t.target:g}: P(reachable, the floor E below it) = {t.p_reachable:.3f}")
+        for p, r in t.reach.items():
+            if r is None:
+                print(f"    with probability {p:g}: not reachable (P(reachable) = {t.p_reachable:.3f} < {p:g})")
+            else:
+                print(f"    with probability {p:g}: C = {r.compute:.3g} FLOP; there N_opt {r.params.text('.3g')} "
+                      f"parameters, D_opt {r.tokens.text('.3g')} tokens")
+    warn(answer.warnings)
+
+
 def warn(warnings: list[str]) -> None:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The main job's outputs against their golden copies (tests/golden.py says what must match).
 
-The commands are read from the Makefile's ``run`` recipe, so this is what ``make run`` prints; predict
-and allocate are also run with ``--json`` (compare's and datawall's JSON are checked in test_compare.py
+The commands are read from the Makefile's ``run`` recipe, so this is what ``make run`` prints; predict,
+allocate and plan are also run with ``--json`` (compare's and datawall's JSON are checked in test_compare.py
 and test_datawall.py, which run them anyway).
 """
 
@@ -16,7 +16,7 @@ import pytest
 from golden import check, normalise
 
 MAKEFILE = Path(__file__).parents[1] / "Makefile"
-JSON_TOO = ("predict", "allocate")
+JSON_TOO = ("predict", "allocate", "plan")
 
 
 def main_job(results: Path) -> list[list[str]]:
@@ -45,7 +45,7 @@ def machine_paths(results: Path) -> dict[str, str]:
 def test_make_run_prints_what_it_printed_before(mirror, tmp_path):
     results = tmp_path / "results"
     commands = main_job(results)
-    assert [c[0] for c in commands] == ["data", "report", "predict", "allocate", "compare", "datawall"]
+    assert [c[0] for c in commands] == ["data", "report", "predict", "allocate", "plan", "compare", "datawall"]
     for args in commands + [c + ["--json"] for c in commands if c[0] in JSON_TOO]:
         run = subprocess.run([sys.executable, "-m", "scaling_forecast", *args], capture_output=True, text=True,
                              timeout=900)

@@ -6,7 +6,8 @@ from scaling_forecast import published
 
 
 def test_every_row_is_cited():
-    for table in (published.law_constants(), published.model_configs()):
+    for table in (published.law_constants(), published.model_configs(), published.data_stock(), published.accelerators(),
+                  published.mfu()):
         assert table["citation"].notna().all() and (table["citation"].str.len() > 20).all()
 
 
@@ -22,3 +23,10 @@ def test_model_configs_cover_the_models_people_ask_about():
     assert configs.loc["GPT-3 175B", ["params", "tokens"]].tolist() == [1.75e11, 3.0e11]
     assert configs.loc["Chinchilla", ["params", "tokens"]].tolist() == [7.0e10, 1.4e12]
     assert {"LLaMA 65B", "Llama 2 70B", "Llama 3 405B"} <= set(configs.index)
+
+
+def test_accelerator_peaks_and_mfus_are_physical():
+    """Dense BF16 peaks between 100 TFLOP/s and 10 PFLOP/s; MFUs strictly between 0 and 1."""
+    peaks = published.accelerators()["peak_tflops"]
+    mfu = published.mfu()["mfu"]
+    assert peaks.between(100, 10_000).all() and mfu.between(0.05, 0.95).all()

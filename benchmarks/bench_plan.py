@@ -1,0 +1,86 @@
+"""Speed of the planning answers against per-draw numerical solution, in the same run.
+
+    SCALING_FORECAST_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_plan.py [--repeats 5]
+
+Setup (not timed): the Chinchilla law fitted once in process on chinchilla-epoch with the 5 highest-loss
+runs dropped (4000 posterior draws).
+
+Measures, each as the median of --repeats runs, 1000 questions of each kind x 4000 draws, with medians
+and 90% intervals (``scaling_forecast.plan``):
+- ``given N``: `for_params` at 1000 model sizes from 1e8 to 1e13 parameters;
+- ``hardware``: `for_hardware` at 1000 (H100 count, days) pairs, the MFU prior drawn;
+- ``target``: `for_target` at 1000 target losses from 1.75 to 2.5 nats/token, probabilities 0.5 and 0.9;
+and, as the baseline a user would otherwise write, per draw and question: bounded scalar minimisation of
+the loss over log N at a budget (``hardware``), wrapped in root finding on log C where the question fixes
+N (``given N``) or the loss (``target``), on a subset of --cells (question, draw) cells, per cell and
+extrapolated to 1000 x 4000. The ratio baseline (extrapolated) / ours is the number to compare across
+machines.
+"""
+
+import argparse
+import math
+import statistics
+
+import numpy as np
+from scipy.optimize import brentq, minimize_scalar
+from timing import repeat_times
+
+from scaling_forecast import plan, runs
+from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.fit_settings import RunSelection
+
+QUESTIONS = 1000
+PARAMS = np.geomspace(1e8, 1e13, QUESTIONS)
+COUNTS, DAYS = np.geomspace(64, 65536, QUESTIONS), np.linspace(10, 120, QUESTIONS)
+TARGETS = np.linspace(1.75, 2.5, QUESTIONS)
+
+
+def numerical(draws, cells: int) -> dict[str, float]:
+    """Seconds per (question, draw) cell of each kind, solved numerically one draw at a time."""
+    def loss(s, log_n, log_d):
+        return float(draws.law.loss(np.array([[log_n]]), np.array([[log_d]]), {k: v[s:s + 1] for k, v in draws.values.items()})[0, 0])
+
+    def best(s, x):
+        return minimize_scalar(lambda n: loss(s, n, x - n), bounds=(0.0, x), method="bounded", options={"xatol": 1e-10}).x
+
+    kinds = {
+        "given N": lambda s, q: brentq(lambda x: best(s, x) - math.log(PARAMS[q]), math.log(PARAMS[q]) + 1,
+                                       math.log(PARAMS[q]) + 40, xtol=1e-10),
+        "hardware": lambda s, q: best(s, math.log(COUNTS[q] * 989.5e12 * DAYS[q] * 86400 * 0.4 / 6)),
+        "target": lambda s, q: brentq(lambda x: loss(s, (n := best(s, x)), x - n) - TARGETS[q], 20.0, 90.0, xtol=1e-10),
+    }
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, solve in kinds.items():
+        # Questions from the upper half: targets there (2.1 nats and up) lie above every draw's floor E.
+        picks = [(int(rng.integers(draws.sigma.size)), int(q)) for q in rng.integers(QUESTIONS // 2, QUESTIONS, cells)]
+        times = repeat_times(lambda solve=solve, picks=picks: [solve(s, q) for s, q in picks], 1)
+        out[name] = times[0] / cells
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cells", type=int, default=40, help="numerical (question, draw) cells timed per kind")
+    args = parser.parse_args()
+    table, source, digest = runs.load_runs("chinchilla-epoch")
+    draws = ScalingLawFit.fit(table, source=source, source_sha256=digest, selection=RunSelection(drop_highest_loss=5),
+                              progress=False).draws
+    h100 = plan.accelerator("H100")
+    ours = {
+        "given N": lambda: plan.for_params(draws, PARAMS, level=0.9),
+        "hardware": lambda: plan.for_hardware(draws, h100, COUNTS, DAYS, level=0.9),
+        "target": lambda: plan.for_target(draws, TARGETS, level=0.9),
+    }
+    per_cell = numerical(draws, args.cells)
+    print(f"{QUESTIONS} questions x {draws.sigma.size} draws; median of {args.repeats} runs (s)")
+    for name, run in ours.items():
+        median = statistics.median(repeat_times(run, args.repeats))
+        baseline = per_cell[name] * QUESTIONS * draws.sigma.size
+        print(f"  {name:<9} ours {median:.3f} s; per-draw numerical {per_cell[name] * 1e3:.2f} ms per cell, "
+              f"{baseline:.0f} s extrapolated; ratio {baseline / median:.0f}")
+
+
+if __name__ == "__main__":
+    main()

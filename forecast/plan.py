@@ -1,0 +1,202 @@
+"""Planning answers from a fitted law, each a posterior median with an interval: the data a model of N
+parameters should get, what K accelerators for T days buy, and the compute a target loss needs.
+
+Every answer is exact per posterior draw on the law's compute-optimal frontier
+(``scaling_forecast.models.laws``: log N_opt = n0 + a log(C/6), optimal loss E + exp(r0 - g log(C/6))),
+vectorised over questions x draws like the allocation, so a thousand questions cost one array operation.
+Hardware turns into FLOP through the accelerators' published dense BF16 peak throughput and a prior on
+model FLOPs utilisation (MFU) from the MFUs large runs reported (``data/published/``), whose uncertainty
+the answers carry.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from scaling_forecast import published
+from scaling_forecast.errors import InputError
+from scaling_forecast.intervals import Interval, band, quantiles
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.predict import LawDraws
+
+SECONDS_PER_DAY = 86_400.0
+MORE_DATA = (0.5, 2.0, 5.0, 10.0)  # multiples of the compute-optimal D at which the loss of a given N is shown
+PROBABILITIES = (0.5, 0.9)  # of reaching a target loss
+
+
+def _intervals(values: np.ndarray, level: float) -> list[Interval]:
+    """One Interval per row of ``values`` (rows x draws)."""
+    lo, median, hi = quantiles(values, band(level))
+    return [Interval(float(m), float(a), float(b), level) for m, a, b in zip(np.atleast_1d(median), np.atleast_1d(lo),
+                                                                             np.atleast_1d(hi))]
+
+
+def _positive(values, what: str) -> np.ndarray:
+    values = np.atleast_1d(np.asarray(values, float))
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        raise InputError(f"{what}={values[bad][0]:g} must be positive and finite")
+    return values
+
+
+@dataclass(frozen=True)
+class ForParams:
+    """For a model of ``params`` parameters: the compute-optimal tokens (the D at which that N is optimal),
+    the compute and tokens per parameter there, the expected loss (nats/token), and the expected loss at
+    multiples of that D (``more_data``: the return of more or less data)."""
+
+    params: float
+    tokens: Interval
+    compute: Interval
+    tokens_per_param: Interval
+    loss: Interval
+    more_data: dict[float, Interval]
+
+
+def for_params(draws: LawDraws, params, *, level: float) -> list[ForParams]:
+    """The compute-optimal data for each N in ``params``, per draw: log(C/6) = (log N - n0) / a."""
+    params = _positive(params, "--params")
+    frontier = draws.frontier()
+    log_n = np.log(params)[:, None]
+    log_budget = (log_n - frontier.n0) / frontier.a
+    log_d = log_budget - log_n
+    more = {m: _intervals(draws.law.loss(log_n, log_d + np.log(m), draws.values), level) for m in MORE_DATA}
+    tokens, compute = _intervals(np.exp(log_d), level), _intervals(FLOP_PER_PARAM_TOKEN * np.exp(log_budget), level)
+    per_param = _intervals(np.exp(log_d - log_n), level)
+    loss = _intervals(frontier.e + np.exp(frontier.r0 - frontier.g * log_budget), level)
+    return [ForParams(float(n), tokens[i], compute[i], per_param[i], loss[i], {m: more[m][i] for m in MORE_DATA})
+            for i, n in enumerate(params)]
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """An accelerator's dense BF16 peak throughput (FLOP/s) and where the number comes from."""
+
+    name: str
+    peak_flops: float
+    citation: str
+
+
+def accelerator(name: str) -> Accelerator:
+    """The accelerator called ``name`` (case and spaces ignored) in the published table."""
+    table = published.accelerators()
+    key = name.replace(" ", "").lower()
+    for row in table.itertuples():
+        if row.accelerator.replace(" ", "").lower() == key:
+            return Accelerator(row.accelerator, float(row.peak_tflops) * 1e12, row.citation)
+    raise InputError(f"--gpu {name!r}: unknown accelerator (known: {', '.join(table['accelerator'])})")
+
+
+def mfu_prior() -> tuple[float, float]:
+    """Beta(a, b) for model FLOPs utilisation, with the mean and variance of the MFUs that large runs
+    reported (one value per run: a run reported at several configurations counts once, at their mean)."""
+    per_run = published.mfu().groupby("run", sort=False)["mfu"].mean().to_numpy()
+    mean, var = per_run.mean(), per_run.var(ddof=1)
+    strength = mean * (1 - mean) / var - 1
+    return float(mean * strength), float((1 - mean) * strength)
+
+
+def mfu_draws(size: int, mfu: float | None, seed: int) -> np.ndarray:
+    """``size`` draws of MFU: the published prior, or ``mfu`` exactly."""
+    if mfu is not None:
+        if not (0 < mfu <= 1 and math.isfinite(mfu)):
+            raise InputError(f"--mfu={mfu:g} must be in (0, 1]")
+        return np.full(size, float(mfu))
+    return np.random.default_rng([seed, 3]).beta(*mfu_prior(), size)
+
+
+@dataclass(frozen=True)
+class ForHardware:
+    """What ``count`` accelerators for ``days`` days buy: the MFU, the FLOP, and the compute-optimal N, D and
+    expected loss at that compute, with intervals that carry the MFU's uncertainty."""
+
+    accelerator: Accelerator
+    count: float
+    days: float
+    mfu: Interval
+    compute: Interval
+    params: Interval
+    tokens: Interval
+    loss: Interval
+
+
+def hardware_compute(hardware: Accelerator, count, days, mfu) -> np.ndarray:
+    """FLOP (broadcast over the arguments): count x peak x seconds x MFU."""
+    return count * hardware.peak_flops * days * SECONDS_PER_DAY * mfu
+
+
+def for_hardware(draws: LawDraws, hardware: Accelerator, count, days, *, mfu: float | None = None, level: float,
+                 seed: int = 0) -> list[ForHardware]:
+    """The compute-optimal run that ``count`` x ``hardware`` for ``days`` days affords, for each (count, days)
+    pair (broadcast), per draw of law and MFU (one MFU draw per law draw, the same for every pair)."""
+    count, days = np.broadcast_arrays(_positive(count, "--gpus"), _positive(days, "--days"))
+    frontier = draws.frontier()
+    utilisation = mfu_draws(frontier.a.size, mfu, seed)
+    compute = hardware_compute(hardware, count[:, None], days[:, None], utilisation[None, :])
+    log_budget = np.log(compute / FLOP_PER_PARAM_TOKEN)
+    log_n = frontier.n0 + frontier.a * log_budget
+    mfu_interval = _intervals(utilisation, level)[0]
+    columns = [_intervals(values, level) for values in (compute, np.exp(log_n), np.exp(log_budget - log_n),
+                                                         frontier.e + np.exp(frontier.r0 - frontier.g * log_budget))]
+    return [ForHardware(hardware, float(k), float(t), mfu_interval, *(column[i] for column in columns))
+            for i, (k, t) in enumerate(zip(count, days))]
+
+
+def training_days(hardware: Accelerator, count: float, params, tokens, *, mfu: float | None = None, level: float,
+                  seed: int = 0, size: int = 4000) -> list[Interval]:
+    """Wall-clock days to train each (N, D) on ``count`` x ``hardware``: 6ND / (count x peak x MFU), over MFU."""
+    params, tokens = np.broadcast_arrays(_positive(params, "--params"), _positive(tokens, "--tokens"))
+    flop_per_day = hardware_compute(hardware, _positive(count, "--gpus")[0], 1.0, mfu_draws(size, mfu, seed))
+    return _intervals(FLOP_PER_PARAM_TOKEN * params[:, None] * tokens[:, None] / flop_per_day[None, :], level)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The compute at which the expected loss at the compute-optimal split reaches a target with
+    ``probability``, and the posterior of N_opt and D_opt there."""
+
+    probability: float
+    compute: float
+    params: Interval
+    tokens: Interval
+
+
+@dataclass(frozen=True)
+class ForTarget:
+    """For a target expected loss (nats/token, the fit's loss scale): P(the floor E lies below it, so that
+    enough compute reaches it), and per probability the compute that reaches it (None: not with that
+    probability)."""
+
+    target: float
+    p_reachable: float
+    reach: dict[float, Reach | None]
+
+
+def for_target(draws: LawDraws, targets, *, probabilities=PROBABILITIES, level: float) -> list[ForTarget]:
+    """Per draw the compute where the optimal loss E + exp(r0 - g x) equals the target, x = log(C/6)
+    (never where the target is at or below E); the compute that reaches it with probability p is the
+    p-quantile of those (the inverted empirical CDF, so that P(reached) >= p exactly over the draws)."""
+    targets = np.atleast_1d(np.asarray(targets, float))
+    if (~np.isfinite(targets) | (targets <= 0)).any():
+        raise InputError(f"--target-loss={targets[~np.isfinite(targets) | (targets <= 0)][0]:g} must be positive and finite")
+    for p in probabilities:
+        if not 0 < p < 1:
+            raise InputError(f"--probability={p:g} must be between 0 and 1")
+    frontier = draws.frontier()
+    gap = targets[:, None] - frontier.e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_budget = np.where(gap > 0, (frontier.r0 - np.log(gap)) / frontier.g, np.inf)
+    out = []
+    for i, target in enumerate(targets):
+        reach = {}
+        for p in probabilities:
+            x = float(np.quantile(log_budget[i], p, method="inverted_cdf"))
+            if not math.isfinite(x):
+                reach[p] = None
+                continue
+            log_n = frontier.n0 + frontier.a * x
+            params, tokens = _intervals(np.stack([np.exp(log_n), np.exp(x - log_n)]), level)
+            reach[p] = Reach(p, FLOP_PER_PARAM_TOKEN * math.exp(x), params, tokens)
+        out.append(ForTarget(float(target), float(np.mean(gap[i] > 0)), reach))
+    return out
