@@ -10,8 +10,10 @@ and 90% intervals (``scaling_forecast.plan``):
 - ``given N``: `for_params` at 1000 model sizes from 1e8 to 1e13 parameters;
 - ``hardware``: `for_hardware` at 1000 (H100 count, days) pairs, the MFU prior drawn;
 - ``target``: `for_target` at 1000 target losses from 1.75 to 2.5 nats/token, probabilities 0.5 and 0.9;
+- ``unique``: `for_unique_tokens` at 1000 unique-token counts from 1e9 to 1e13, with the data-constrained
+  optimum at 1e24 FLOP (a vectorised golden-section search per question and draw);
 and, as the baseline a user would otherwise write, per draw and question: bounded scalar minimisation of
-the loss over log N at a budget (``hardware``), wrapped in root finding on log C where the question fixes
+the loss over log N at a budget (``hardware``; the data-constrained loss for ``unique``), wrapped in root finding on log C where the question fixes
 N (``given N``) or the loss (``target``), on a subset of --cells (question, draw) cells, per cell and
 extrapolated to 1000 x 4000. The ratio baseline (extrapolated) / ours is the number to compare across
 machines.
@@ -28,11 +30,15 @@ from timing import repeat_times
 from scaling_forecast import plan, runs
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection
+from scaling_forecast.models.laws import data_constrained_loss
 
 QUESTIONS = 1000
+LAW_VARS = ("log_E", "log_A", "log_B", "alpha", "beta")
 PARAMS = np.geomspace(1e8, 1e13, QUESTIONS)
 COUNTS, DAYS = np.geomspace(64, 65536, QUESTIONS), np.linspace(10, 120, QUESTIONS)
 TARGETS = np.linspace(1.75, 2.5, QUESTIONS)
+UNIQUE, BUDGET = np.geomspace(1e9, 1e13, QUESTIONS), 1e24  # FLOP: the data-constrained optimum's budget
+R_STAR_D, R_STAR_N = 15.387756, 5.309743
 
 
 def numerical(draws, cells: int) -> dict[str, float]:
@@ -48,6 +54,9 @@ def numerical(draws, cells: int) -> dict[str, float]:
                                        math.log(PARAMS[q]) + 40, xtol=1e-10),
         "hardware": lambda s, q: best(s, math.log(COUNTS[q] * 989.5e12 * DAYS[q] * 86400 * 0.4 / 6)),
         "target": lambda s, q: brentq(lambda x: loss(s, (n := best(s, x)), x - n) - TARGETS[q], 20.0, 90.0, xtol=1e-10),
+        "unique": lambda s, q: minimize_scalar(lambda n: data_constrained_loss(
+            n, math.log(BUDGET / 6) - n, math.log(UNIQUE[q]), *(float(draws.values[k][s]) for k in LAW_VARS), R_STAR_D,
+            R_STAR_N), bounds=(10.0, 40.0), method="bounded", options={"xatol": 1e-10}).x,
     }
     rng = np.random.default_rng(0)
     out = {}
@@ -72,6 +81,7 @@ def main() -> None:
         "given N": lambda: plan.for_params(draws, PARAMS, level=0.9),
         "hardware": lambda: plan.for_hardware(draws, h100, COUNTS, DAYS, level=0.9),
         "target": lambda: plan.for_target(draws, TARGETS, level=0.9),
+        "unique": lambda: plan.for_unique_tokens(draws, UNIQUE, BUDGET, r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9),
     }
     per_cell = numerical(draws, args.cells)
     print(f"{QUESTIONS} questions x {draws.sigma.size} draws; median of {args.repeats} runs (s)")

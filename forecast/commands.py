@@ -19,7 +19,7 @@ from scaling_forecast.predict import beyond_oom
 if TYPE_CHECKING:
     from scaling_forecast.compare import Comparison
     from scaling_forecast.datawall_answer import WallAnswer
-    from scaling_forecast.plan import ForHardware, ForParams, ForTarget
+    from scaling_forecast.plan import ForHardware, ForParams, ForTarget, ForUniqueTokens
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 
@@ -158,14 +158,17 @@ class Plan:
     hardware: "ForHardware | None"
     training_days: list[dict]  # params, tokens and days (an Interval) per configuration
     targets: list["ForTarget"]
+    unique_tokens: list["ForUniqueTokens"]
     warnings: list[str]
 
 
-def plan(fitted, params, tokens, hardware: dict, targets, probabilities, level: float, seed: int) -> Plan:
+def plan(fitted, params, tokens, hardware: dict, targets, probabilities, unique: dict, level: float,
+         seed: int) -> Plan:
     """The planning questions of ``scaling-forecast plan``: given N (``params`` without ``tokens``), given
     hardware (``hardware``: gpus, gpu, days, mfu), the days to train each (N, D) on it (``params`` with
-    ``tokens``), and given a target loss."""
+    ``tokens``), given a target loss, and given unique tokens (``unique``: tokens, compute)."""
     from scaling_forecast import plan as questions
+    from scaling_forecast import published
 
     draws = fitted.draws
     chip = questions.accelerator(hardware["gpu"]) if hardware.get("gpu") else None
@@ -189,9 +192,19 @@ def plan(fitted, params, tokens, hardware: dict, targets, probabilities, level: 
     given_n = questions.for_params(draws, params, level=level) if params and not tokens else []
     reached = questions.for_target(draws, targets, probabilities=probabilities or questions.PROBABILITIES,
                                    level=level) if targets else []
+    limited = []
+    if unique.get("tokens"):
+        constants = published.constants("data_constrained", "muennighoff2023")["value"]
+        posterior = fitted.idata["posterior"]
+        r_star_d = posterior["R_star_D"].to_numpy().reshape(-1) if "R_star_D" in posterior else constants["R_star_D"]
+        limited = questions.for_unique_tokens(draws, unique["tokens"], unique.get("compute"), r_star_d=r_star_d,
+                                              r_star_n=constants["R_star_N"], level=level)
+    elif unique.get("compute") is not None:
+        raise InputError("--compute in plan is the budget of the data-constrained optimum: give --unique-tokens too")
     asked = [a.compute.median for a in given_n] + ([afford.compute.median] if afford else [])
     asked += [r.compute for t in reached for r in t.reach.values() if r is not None]
-    return Plan(fitted.describe(), level, given_n, afford, days, reached,
+    asked += [u.compute_without_repeats.median for u in limited] + [unique["compute"]] * bool(limited and unique["compute"])
+    return Plan(fitted.describe(), level, given_n, afford, days, reached, limited,
                 allocation_warnings(fitted, asked, (), (), FLOP_PER_PARAM_TOKEN))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from scaling_forecast import published
 from scaling_forecast.errors import InputError
 from scaling_forecast.intervals import Interval, band, quantiles
-from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, data_constrained_loss, effective_log_tokens
 from scaling_forecast.predict import LawDraws
 
 SECONDS_PER_DAY = 86_400.0
@@ -67,6 +67,124 @@ def for_params(draws: LawDraws, params, *, level: float) -> list[ForParams]:
     loss = _intervals(frontier.e + np.exp(frontier.r0 - frontier.g * log_budget), level)
     return [ForParams(float(n), tokens[i], compute[i], per_param[i], loss[i], {m: more[m][i] for m in MORE_DATA})
             for i, n in enumerate(params)]
+
+
+@dataclass(frozen=True)
+class ForUniqueTokens:
+    """For ``unique_tokens`` unique tokens, with Muennighoff et al.'s data-constrained law (R*_D, R*_N):
+
+    - without repeating them: the largest compute-optimal model (the N whose compute-optimal D is U), the
+      compute it takes and its expected loss;
+    - ``four_epochs``: the loss of 4 epochs over U minus the loss of 4U fresh tokens, at the model
+      compute-optimal for 4U (the paper's "up to 4 epochs is nearly as good as new data");
+    - with a ``budget`` (FLOP), the data-constrained optimum: N, D, epochs over U, expected loss, the
+      ``penalty`` against the same budget with unlimited data, and that unlimited optimum's N.
+    """
+
+    unique_tokens: float
+    params_without_repeats: Interval
+    compute_without_repeats: Interval
+    loss_without_repeats: Interval
+    four_epochs: Interval
+    budget: float | None = None
+    params: Interval | None = None
+    tokens: Interval | None = None
+    epochs: Interval | None = None
+    loss: Interval | None = None
+    penalty: Interval | None = None
+    params_unlimited: Interval | None = None
+
+
+NEWTON_STEPS = 60  # safeguarded Newton steps at most; they stop once every step is below 1e-10 in log N
+
+
+def _effective(log_x: np.ndarray, log_u: np.ndarray, r_star) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log X' of Muennighoff's effective count (:func:`~scaling_forecast.models.laws.effective_log_tokens`) and
+    its first and second derivatives in log X (1 and 0 up to U, where nothing repeats)."""
+    excess = np.maximum(np.exp(log_x - log_u) - 1, 0.0)
+    log_eff = effective_log_tokens(log_x, np.minimum(log_x, log_u), r_star)
+    slope = np.where(log_x > log_u, np.exp(-excess / r_star + log_x - log_eff), 1.0)
+    curve = np.where(log_x > log_u, slope * (1 - (excess + 1) / r_star - slope), 0.0)
+    return log_eff, slope, curve
+
+
+def data_constrained_optimum(values: dict, log_budget: np.ndarray, log_u: np.ndarray, r_star_d, r_star_n,
+                             start: np.ndarray) -> np.ndarray:
+    """log N minimising the data-constrained loss (:func:`~scaling_forecast.models.laws.data_constrained_loss`)
+    at N D = exp(``log_budget``), elementwise (questions x draws): Newton's method on its derivative in log N,
+    from ``start``, kept inside a bracket [start - 8, start + 8] that shrinks to where the derivative changes
+    sign. Newton's step is taken where it stays in the bracket and at least halves the step before (as
+    Numerical Recipes' rtsafe), a bisection step elsewhere. Only the elements still moving are iterated on.
+    Where both terms are saturated (N far beyond U_N and D far beyond U) the loss is flat in the split, every
+    split giving the same loss to 1e-13: there the search stops where it stands, near the unlimited-data split.
+    """
+    a, b = np.exp(values["log_A"]), np.exp(values["log_B"])
+    alpha, beta = values["alpha"], values["beta"]
+    log_g = (np.log(alpha) + values["log_A"] - np.log(beta) - values["log_B"]) / (alpha + beta)
+    shape = np.broadcast_shapes(log_budget.shape, log_u.shape, start.shape, alpha.shape)
+    c = {name: np.broadcast_to(v, shape).ravel() for name, v in (
+        ("a", a), ("b", b), ("alpha", alpha), ("beta", beta), ("log_budget", log_budget), ("log_u", log_u),
+        ("log_u_n", log_g + beta / alpha * (log_g + log_u)), ("r_d", r_star_d), ("r_n", r_star_n))}
+    x = np.broadcast_to(start, shape).ravel().copy()
+    result = x.copy()
+    c |= {"x": x, "lo": x - 8.0, "hi": x + 8.0, "previous": np.full(x.size, 16.0), "index": np.arange(x.size)}
+    for _ in range(NEWTON_STEPS):
+        xa = c["x"]
+        p, dp, ddp = _effective(xa, c["log_u_n"], c["r_n"])
+        q, dq, ddq = _effective(c["log_budget"] - xa, c["log_u"], c["r_d"])
+        n_term, d_term = c["a"] * np.exp(-c["alpha"] * p), c["b"] * np.exp(-c["beta"] * q)
+        slope = -c["alpha"] * n_term * dp + c["beta"] * d_term * dq
+        curvature = (n_term * (c["alpha"] ** 2 * dp**2 - c["alpha"] * ddp)
+                     + d_term * (c["beta"] ** 2 * dq**2 - c["beta"] * ddq))
+        lo, hi = np.where(slope < 0, xa, c["lo"]), np.where(slope < 0, c["hi"], xa)
+        newton = -slope / np.where(curvature > 0, curvature, np.inf)
+        fast = (curvature > 0) & (xa + newton > lo) & (xa + newton < hi) & (np.abs(newton) <= np.abs(c["previous"]) / 2)
+        step = np.where(fast, newton, (lo + hi) / 2 - xa)
+        # Where the loss is so flat that no split changes it by 1e-13 of itself, stay: any split is as good.
+        step = np.where(np.abs(slope) < 1e-13 * (n_term + d_term), 0.0, step)
+        c |= {"x": xa + step, "lo": lo, "hi": hi, "previous": step}
+        result[c["index"]] = c["x"]
+        moving = np.abs(step) >= 1e-10
+        if not moving.any():
+            break
+        c = {name: v[moving] for name, v in c.items()}  # only the elements still moving go on
+    return result.reshape(shape)
+
+
+def for_unique_tokens(draws: LawDraws, unique_tokens, budget: float | None = None, *, r_star_d, r_star_n,
+                      level: float) -> list[ForUniqueTokens]:
+    """:class:`ForUniqueTokens` for each U; ``r_star_d`` and ``r_star_n`` are numbers or per-draw arrays."""
+    if draws.law.name != "chinchilla":
+        raise InputError(f"--unique-tokens needs a chinchilla-law fit (the data-constrained law extends that form); "
+                         f"this fit is of the {draws.law.name} law")
+    unique = _positive(unique_tokens, "--unique-tokens")
+    v = draws.values
+    frontier = draws.frontier()
+    log_u = np.log(unique)[:, None]
+    x_u = (log_u + frontier.n0) / (1 - frontier.a)  # log(C/6) at which D_opt = U
+    log_n_u = frontier.n0 + frontier.a * x_u
+    four = np.log(4.0) + log_u
+    log_n4 = frontier.n0 + frontier.a * (four + frontier.n0) / (1 - frontier.a)
+
+    def law(log_n, log_d, log_unique):
+        return data_constrained_loss(log_n, log_d, log_unique, v["log_E"], v["log_A"], v["log_B"], v["alpha"], v["beta"],
+                                     r_star_d, r_star_n)
+
+    columns = [np.exp(log_n_u), FLOP_PER_PARAM_TOKEN * np.exp(x_u), frontier.e + np.exp(frontier.r0 - frontier.g * x_u),
+               law(log_n4, four, log_u) - law(log_n4, four, four)]
+    if budget is not None:
+        log_budget = np.log(_positive(budget, "--compute")[0] / FLOP_PER_PARAM_TOKEN) + np.zeros_like(log_u)
+        unlimited = frontier.n0 + frontier.a * log_budget
+        log_n = data_constrained_optimum(v, log_budget, log_u, r_star_d, r_star_n, unlimited)
+        loss = law(log_n, log_budget - log_n, log_u)
+        columns += [np.exp(log_n), np.exp(log_budget - log_n), np.exp(log_budget - log_n - log_u), loss,
+                    loss - (frontier.e + np.exp(frontier.r0 - frontier.g * log_budget)), np.exp(unlimited)]
+    summaries = [_intervals(c, level) for c in columns]
+    extra = {"budget": float(budget)} if budget is not None else {}
+    return [ForUniqueTokens(float(u), *(s[i] for s in summaries[:4]), **extra,
+                            **dict(zip(("params", "tokens", "epochs", "loss", "penalty", "params_unlimited"),
+                                       (s[i] for s in summaries[4:]))))
+            for i, u in enumerate(unique)]
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,15 @@ def plan(answer) -> None:
             else:
                 print(f"    with probability {p:g}: C = {r.compute:.3g} FLOP; there N_opt {r.params.text('.3g')} "
                       f"parameters, D_opt {r.tokens.text('.3g')} tokens")
+    for u in answer.unique_tokens:
+        print(f"  U = {u.unique_tokens:.3g} unique tokens (Muennighoff et al.'s data-constrained law): unrepeated they "
+              f"support a compute-optimal N of {u.params_without_repeats.text('.3g')} parameters (C "
+              f"{u.compute_without_repeats.text('.3g')} FLOP, loss {u.loss_without_repeats.text('.4f')}); 4 epochs "
+              f"over them cost {u.four_epochs.text('.2e')} nats/token against 4U fresh tokens")
+        if u.budget is not None:
+            print(f"    at C = {u.budget:.3g} FLOP: N {u.params.text('.3g')} parameters (unlimited data: "
+                  f"{u.params_unlimited.text('.3g')}), D {u.tokens.text('.3g')} tokens, {u.epochs.text('.2f')} "
+                  f"epochs, loss {u.loss.text('.4f')}, {u.penalty.text('.2e')} above unlimited data")
     warn(answer.warnings)
 
 

@@ -47,6 +47,22 @@ def effective_log_tokens(log_d, log_u, r_star, xp: ModuleType = np):
     return log_u + xp.log1p(r_star * (1 - xp.exp(-repetitions / r_star)))
 
 
+def data_constrained_loss(log_n, log_d, log_u, log_e, log_a, log_b, alpha, beta, r_star_d, r_star_n,
+                          xp: ModuleType = np):
+    """Muennighoff et al. 2023 (Eqs. 5-7; the authors' ``scaling_law`` in huggingface/datablations): the
+    Chinchilla form with effective data D' and effective parameters N'.
+
+    D' counts D tokens drawn from U unique ones (:func:`effective_log_tokens`, R*_D). Parameters beyond
+    U_N, the compute-optimal size for U tokens (N with D_opt = U: U_N = G (G U)^(beta/alpha),
+    G = (alpha A / beta B)^(1/(alpha+beta))), are worth less and less the same way, with R*_N.
+    """
+    log_g = (xp.log(alpha) + log_a - xp.log(beta) - log_b) / (alpha + beta)
+    log_u_n = log_g + beta / alpha * (log_g + log_u)
+    log_n_eff = effective_log_tokens(log_n, xp.minimum(log_n, log_u_n), r_star_n, xp)
+    log_d_eff = effective_log_tokens(log_d, xp.minimum(log_d, log_u), r_star_d, xp)
+    return chinchilla_loss(log_n_eff, log_d_eff, log_e, log_a, log_b, alpha, beta, xp)
+
+
 def kaplan_loss(log_n, log_d, log_n_c, log_d_c, alpha_n, alpha_d, e=0.0, xp: ModuleType = np):
     """L = E + [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan et al. 2020, Eq. 1.5, plus E).
 

@@ -128,7 +128,9 @@ def test_the_mfu_prior_is_centred_on_the_published_runs():
     (("--target-loss", "-2",), "--target-loss=-2 must be positive"),
     (("--target-loss", "2", "--probability", "1.5"), "--probability=1.5 must be between 0 and 1"),
     (("--gpus", "8", "--days", "3"), "--gpus and --days need --gpu"),
-    ((), "give --params, --gpus/--gpu/--days, or --target-loss"),
+    (("--unique-tokens", "0"), "--unique-tokens=0 must be positive"),
+    (("--params", "7e10", "--compute", "1e22"), "--compute in plan is the budget of the data-constrained optimum"),
+    ((), "give --params, --gpus/--gpu/--days, --target-loss or --unique-tokens"),
 ])
 def test_bad_questions_are_one_line_errors(chinchilla_epoch_file, args, message):
     run = subprocess.run([sys.executable, "-m", "scaling_forecast", "plan", str(chinchilla_epoch_file), *args],
@@ -136,3 +138,68 @@ def test_bad_questions_are_one_line_errors(chinchilla_epoch_file, args, message)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     (line,) = run.stderr.strip().splitlines()
     assert message in line, line
+
+
+MUENNIGHOFF = {"log_A": 6.255414, "log_B": 7.3049974, "log_E": 0.6254804, "alpha": 0.3526596, "beta": 0.3526596}
+R_STAR_D, R_STAR_N = 15.387756, 5.309743  # the authors' README 'Parametric Fit' (law_constants.csv)
+
+
+def _muennighoff_draws():
+    """The authors' own fitted constants as a one-draw posterior."""
+    from scaling_forecast import laws
+    from scaling_forecast.predict import LawDraws
+
+    return LawDraws(laws.get("chinchilla"), {k: np.array([v]) for k, v in MUENNIGHOFF.items()}, np.ones(1), np.ones(1))
+
+
+def test_the_data_constrained_law_is_muennighoffs():
+    """The two models of their Figure 1 (right), with the losses their README prints for them."""
+    from scaling_forecast.models.laws import data_constrained_loss
+
+    c = MUENNIGHOFF
+    for (n, d, u), printed in (((6.34e9, 242e9, 25e9), 2.2256440889984477), ((8.67e9, 178e9, 25e9), 2.2269634075087867)):
+        value = data_constrained_loss(math.log(n), math.log(d), math.log(u), c["log_E"], c["log_A"], c["log_B"],
+                                      c["alpha"], c["beta"], R_STAR_D, R_STAR_N)
+        assert value == pytest.approx(printed, rel=1e-12)
+
+
+def test_short_data_buys_more_epochs_and_a_smaller_model():
+    """Their README's grid search for 8.67B parameters' budget on 25B unique tokens: 6.8B parameters, 227B
+    tokens, 9.1 epochs ("many epochs, fewer params"); the exact optimum lies within its grid step (0.4%)
+    and rounding (the printed 6.8B), here 1.5%."""
+    (answer,) = plan.for_unique_tokens(_muennighoff_draws(), [25e9], 6 * 8.67e9 * 178e9, r_star_d=R_STAR_D,
+                                       r_star_n=R_STAR_N, level=0.9)
+    assert answer.params.median == pytest.approx(6.8e9, rel=0.015)
+    assert answer.tokens.median == pytest.approx(227e9, rel=0.015) and answer.epochs.median == pytest.approx(9.1, rel=0.015)
+    assert answer.params.median < answer.params_unlimited.median and answer.penalty.median > 0
+
+
+def test_up_to_four_epochs_is_nearly_as_good_as_new_data():
+    """Muennighoff et al.: up to about 4 epochs, repeated data do nearly as well as unique data. Under their
+    law, 4 epochs cost under 1% of the loss (at U = 25B to 1T tokens, 0.8% to 0.3%), and 40 epochs several
+    times more."""
+    draws = _muennighoff_draws()
+    for u in (25e9, 1e12):
+        (answer,) = plan.for_unique_tokens(draws, [u], r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9)
+        assert 0 < answer.four_epochs.median < 0.01 * answer.loss_without_repeats.median
+
+
+@pytest.mark.needs_data
+def test_the_data_constrained_optimum_is_the_numerical_one_per_draw(draws):
+    from scaling_forecast.models.laws import data_constrained_loss
+
+    u, budget = 25e9, 9.26e21
+    (answer,) = plan.for_unique_tokens(draws, [u], budget, r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9)
+    log_budget = math.log(budget / 6)
+
+    def best(s):
+        v = {k: float(x[s]) for k, x in draws.values.items()}
+        found = minimize_scalar(lambda x: data_constrained_loss(x, log_budget - x, math.log(u), v["log_E"], v["log_A"],
+                                                                v["log_B"], v["alpha"], v["beta"], R_STAR_D, R_STAR_N),
+                                bounds=(15.0, 35.0), method="bounded", options={"xatol": 1e-12})
+        return math.exp(found.x)
+
+    params = np.array([best(s) for s in range(DRAWS)])
+    _close(answer.params, _summary(params, 0.9))
+    _close(answer.epochs, _summary(budget / 6 / params / u, 0.9))
+    assert answer.params.hi < answer.params_unlimited.lo  # the posterior agrees: fewer parameters, more epochs
