@@ -14,7 +14,8 @@ setup:
 # published model configurations on the terminal; the compute-optimal split at
 # Chinchilla's budget and how far GPT-3 and LLaMA 65B are from it; planning answers
 # (the data for a 70B model, what 1024 H100s for 30 days buy, the compute that
-# reaches a loss of 1.9, what 300B unique tokens support at Chinchilla's budget); and the
+# reaches a loss of 1.9, and with 2e13 tokens to serve, the cheapest run to it; what 300B
+# unique tokens support at Chinchilla's budget); and the
 # Kaplan-vs-Chinchilla comparison on the same runs (results/compare.html); and the
 # data wall from that posterior (results/datawall.html).
 run: setup
@@ -22,7 +23,7 @@ run: setup
 	.venv/bin/scaling-forecast report --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/report.html
 	.venv/bin/scaling-forecast predict $(RESULTS)/report.nc $(MODELS)
 	.venv/bin/scaling-forecast allocate $(RESULTS)/report.nc --compute 5.76e23 --model "GPT-3 175B" --model "LLaMA 65B"
-	.venv/bin/scaling-forecast plan $(RESULTS)/report.nc --params 7e10 --gpus 1024 --gpu H100 --days 30 --target-loss 1.9 --unique-tokens 3e11 --compute 5.76e23
+	.venv/bin/scaling-forecast plan $(RESULTS)/report.nc --params 7e10 --gpus 1024 --gpu H100 --days 30 --target-loss 1.9 --inference-tokens 2e13 --unique-tokens 3e11 --compute 5.76e23
 	.venv/bin/scaling-forecast compare --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/compare.html
 	.venv/bin/scaling-forecast datawall --fit $(RESULTS)/report.nc --out $(RESULTS)/datawall.html
 

@@ -10,6 +10,7 @@ and 90% intervals (``scaling_forecast.plan``):
 - ``given N``: `for_params` at 1000 model sizes from 1e8 to 1e13 parameters;
 - ``hardware``: `for_hardware` at 1000 (H100 count, days) pairs, the MFU prior drawn;
 - ``target``: `for_target` at 1000 target losses from 1.75 to 2.5 nats/token, probabilities 0.5 and 0.9;
+- ``inference``: `for_inference` at the same 1000 targets with 2e13 inference tokens (bisection per cell);
 - ``unique``: `for_unique_tokens` at 1000 unique-token counts from 1e9 to 1e13, with the data-constrained
   optimum at 1e24 FLOP (a vectorised golden-section search per question and draw);
 and, as the baseline a user would otherwise write, per draw and question: bounded scalar minimisation of
@@ -39,12 +40,20 @@ COUNTS, DAYS = np.geomspace(64, 65536, QUESTIONS), np.linspace(10, 120, QUESTION
 TARGETS = np.linspace(1.75, 2.5, QUESTIONS)
 UNIQUE, BUDGET = np.geomspace(1e9, 1e13, QUESTIONS), 1e24  # FLOP: the data-constrained optimum's budget
 R_STAR_D, R_STAR_N = 15.387756, 5.309743
+SERVED = 2e13  # inference tokens of the inference-aware question
 
 
 def numerical(draws, cells: int) -> dict[str, float]:
     """Seconds per (question, draw) cell of each kind, solved numerically one draw at a time."""
     def loss(s, log_n, log_d):
         return float(draws.law.loss(np.array([[log_n]]), np.array([[log_d]]), {k: v[s:s + 1] for k, v in draws.values.items()})[0, 0])
+
+    def total_cost(s, log_n, target):  # training + inference FLOP on the target's iso-loss curve
+        e, a, b, alpha, beta = (float(x) for x in (math.exp(draws.values["log_E"][s]), math.exp(draws.values["log_A"][s]),
+                                                   math.exp(draws.values["log_B"][s]), draws.values["alpha"][s],
+                                                   draws.values["beta"][s]))
+        tokens = (b / (target - e - a * math.exp(-alpha * log_n))) ** (1 / beta)
+        return 6 * math.exp(log_n) * tokens + 2 * math.exp(log_n) * SERVED
 
     def best(s, x):
         return minimize_scalar(lambda n: loss(s, n, x - n), bounds=(0.0, x), method="bounded", options={"xatol": 1e-10}).x
@@ -54,6 +63,9 @@ def numerical(draws, cells: int) -> dict[str, float]:
                                        math.log(PARAMS[q]) + 40, xtol=1e-10),
         "hardware": lambda s, q: best(s, math.log(COUNTS[q] * 989.5e12 * DAYS[q] * 86400 * 0.4 / 6)),
         "target": lambda s, q: brentq(lambda x: loss(s, (n := best(s, x)), x - n) - TARGETS[q], 20.0, 90.0, xtol=1e-10),
+        "inference": lambda s, q: minimize_scalar(lambda n: math.log(total_cost(s, n, TARGETS[q])), bounds=(
+            math.log(math.exp(float(draws.values["log_A"][s])) / (TARGETS[q] - math.exp(float(draws.values["log_E"][s]))))
+            / float(draws.values["alpha"][s]) + 1e-6, 40.0), method="bounded", options={"xatol": 1e-10}).x,
         "unique": lambda s, q: minimize_scalar(lambda n: data_constrained_loss(
             n, math.log(BUDGET / 6) - n, math.log(UNIQUE[q]), *(float(draws.values[k][s]) for k in LAW_VARS), R_STAR_D,
             R_STAR_N), bounds=(10.0, 40.0), method="bounded", options={"xatol": 1e-10}).x,
@@ -81,6 +93,7 @@ def main() -> None:
         "given N": lambda: plan.for_params(draws, PARAMS, level=0.9),
         "hardware": lambda: plan.for_hardware(draws, h100, COUNTS, DAYS, level=0.9),
         "target": lambda: plan.for_target(draws, TARGETS, level=0.9),
+        "inference": lambda: plan.for_inference(draws, TARGETS, SERVED, level=0.9),
         "unique": lambda: plan.for_unique_tokens(draws, UNIQUE, BUDGET, r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9),
     }
     per_cell = numerical(draws, args.cells)

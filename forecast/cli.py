@@ -162,20 +162,23 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
               help="Unique tokens U you have (repeatable): the largest model they support unrepeated, the cost of "
                    "4 epochs, and with --compute the data-constrained optimum (Muennighoff et al.).")
 @click.option("--compute", type=float, help="FLOP budget of the data-constrained optimum for --unique-tokens.")
+@click.option("--inference-tokens", type=float, help="Tokens the model will serve: with --target-loss, the run that "
+                                                     "reaches it with the least training + inference FLOP.")
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the MFU draws.")
 @allow_option("Show answers from a fit that failed its diagnostics (flagged).")
 @json_flag
-def plan_command(fit_file, params, tokens, gpus, gpu, days, mfu, targets, probabilities, unique, compute, level, seed,
-                 allow_unconverged, as_json) -> None:
+def plan_command(fit_file, params, tokens, gpus, gpu, days, mfu, targets, probabilities, unique, compute,
+                 inference_tokens, level, seed, allow_unconverged, as_json) -> None:
     """Planning answers with intervals: data for a model size, what hardware buys, the compute a loss needs,
     what limited unique data support."""
-    if not (params or targets or unique or days is not None):
+    if not (params or targets or unique or days is not None or inference_tokens is not None):
         raise InputError("give --params, --gpus/--gpu/--days, --target-loss or --unique-tokens")
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)
-    answer = commands.plan(fitted, params, tokens, {"gpus": gpus, "gpu": gpu, "days": days, "mfu": mfu}, targets,
-                           probabilities, {"tokens": unique, "compute": compute}, level, seed)
+    answer = commands.plan(fitted, params, tokens, {"gpus": gpus, "gpu": gpu, "days": days, "mfu": mfu},
+                           {"losses": targets, "probabilities": probabilities, "inference_tokens": inference_tokens},
+                           {"tokens": unique, "compute": compute}, level, seed)
     render.print_json(answer) if as_json else render.plan(answer)
 
 

@@ -19,7 +19,7 @@ from scaling_forecast.predict import beyond_oom
 if TYPE_CHECKING:
     from scaling_forecast.compare import Comparison
     from scaling_forecast.datawall_answer import WallAnswer
-    from scaling_forecast.plan import ForHardware, ForParams, ForTarget, ForUniqueTokens
+    from scaling_forecast.plan import ForHardware, ForInference, ForParams, ForTarget, ForUniqueTokens
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 
@@ -158,15 +158,16 @@ class Plan:
     hardware: "ForHardware | None"
     training_days: list[dict]  # params, tokens and days (an Interval) per configuration
     targets: list["ForTarget"]
+    inference: list["ForInference"]
     unique_tokens: list["ForUniqueTokens"]
     warnings: list[str]
 
 
-def plan(fitted, params, tokens, hardware: dict, targets, probabilities, unique: dict, level: float,
-         seed: int) -> Plan:
+def plan(fitted, params, tokens, hardware: dict, target: dict, unique: dict, level: float, seed: int) -> Plan:
     """The planning questions of ``scaling-forecast plan``: given N (``params`` without ``tokens``), given
     hardware (``hardware``: gpus, gpu, days, mfu), the days to train each (N, D) on it (``params`` with
-    ``tokens``), given a target loss, and given unique tokens (``unique``: tokens, compute)."""
+    ``tokens``), given a target loss (``target``: losses, probabilities, and inference_tokens for the
+    inference-aware optimum), and given unique tokens (``unique``: tokens, compute)."""
     from scaling_forecast import plan as questions
     from scaling_forecast import published
 
@@ -190,8 +191,13 @@ def plan(fitted, params, tokens, hardware: dict, targets, probabilities, unique:
                                         seed=seed)
         days = [{"params": n, "tokens": d, "days": span} for n, d, span in zip(params, tokens, spans)]
     given_n = questions.for_params(draws, params, level=level) if params and not tokens else []
-    reached = questions.for_target(draws, targets, probabilities=probabilities or questions.PROBABILITIES,
+    targets = target["losses"]
+    reached = questions.for_target(draws, targets, probabilities=target["probabilities"] or questions.PROBABILITIES,
                                    level=level) if targets else []
+    if target["inference_tokens"] is not None and not targets:
+        raise InputError("--inference-tokens asks for the cheapest run to a loss: give --target-loss too")
+    inference = questions.for_inference(draws, targets, target["inference_tokens"], level=level) \
+        if target["inference_tokens"] is not None else []
     limited = []
     if unique.get("tokens"):
         constants = published.constants("data_constrained", "muennighoff2023")["value"]
@@ -204,7 +210,7 @@ def plan(fitted, params, tokens, hardware: dict, targets, probabilities, unique:
     asked = [a.compute.median for a in given_n] + ([afford.compute.median] if afford else [])
     asked += [r.compute for t in reached for r in t.reach.values() if r is not None]
     asked += [u.compute_without_repeats.median for u in limited] + [unique["compute"]] * bool(limited and unique["compute"])
-    return Plan(fitted.describe(), level, given_n, afford, days, reached, limited,
+    return Plan(fitted.describe(), level, given_n, afford, days, reached, inference, limited,
                 allocation_warnings(fitted, asked, (), (), FLOP_PER_PARAM_TOKEN))
 
 

@@ -1,12 +1,14 @@
 """Planning answers from a fitted law, each a posterior median with an interval: the data a model of N
-parameters should get, what K accelerators for T days buy, and the compute a target loss needs.
+parameters should get, what K accelerators for T days buy, the compute a target loss needs (and, with
+inference demand, the cheapest run to it), and what a limited stock of unique tokens supports.
 
-Every answer is exact per posterior draw on the law's compute-optimal frontier
+The first three are exact per posterior draw on the law's compute-optimal frontier
 (``scaling_forecast.models.laws``: log N_opt = n0 + a log(C/6), optimal loss E + exp(r0 - g log(C/6))),
-vectorised over questions x draws like the allocation, so a thousand questions cost one array operation.
-Hardware turns into FLOP through the accelerators' published dense BF16 peak throughput and a prior on
-model FLOPs utilisation (MFU) from the MFUs large runs reported (``data/published/``), whose uncertainty
-the answers carry.
+vectorised over questions x draws like the allocation. The inference-aware run (Sardana et al. 2024) and
+the data-constrained optimum (Muennighoff et al. 2023) have no closed form: each (question, draw) is a
+one-dimensional search, vectorised the same way. Hardware turns into FLOP through the accelerators'
+published dense BF16 peak throughput and a prior on model FLOPs utilisation (MFU) from the MFUs large
+runs reported (``data/published/``), whose uncertainty the answers carry.
 """
 
 import math
@@ -67,6 +69,80 @@ def for_params(draws: LawDraws, params, *, level: float) -> list[ForParams]:
     loss = _intervals(frontier.e + np.exp(frontier.r0 - frontier.g * log_budget), level)
     return [ForParams(float(n), tokens[i], compute[i], per_param[i], loss[i], {m: more[m][i] for m in MORE_DATA})
             for i, n in enumerate(params)]
+
+
+@dataclass(frozen=True)
+class ForInference:
+    """For a target expected loss and ``inference_tokens`` tokens to be served (each costing 2N FLOP), the
+    run that reaches the target with the least training plus inference compute (Sardana et al. 2024): N, D,
+    training and total FLOP; beside it the Chinchilla-optimal run for the same loss (``chinchilla_*``) and
+    the share of total compute the inference-aware run saves. Over the draws whose floor E lies below the
+    target (``p_reachable``)."""
+
+    target: float
+    inference_tokens: float
+    p_reachable: float
+    params: Interval | None = None
+    tokens: Interval | None = None
+    training_compute: Interval | None = None
+    total_compute: Interval | None = None
+    chinchilla_params: Interval | None = None
+    chinchilla_total_compute: Interval | None = None
+    saving: Interval | None = None
+
+
+def for_inference(draws: LawDraws, targets, inference_tokens: float, *, level: float) -> list[ForInference]:
+    """Per draw, the N that minimises 6 N D + 2 N T subject to the law's expected loss at (N, D) being the
+    target L. On the iso-loss curve write w for the share of the reducible loss L - E in the N term
+    (A N^-alpha = w (L - E), B D^-beta = (1 - w)(L - E)); the total's derivative in log N vanishes where
+    h(w) = ((1 + alpha/beta) w - 1) (1 - w)^(-(1 + beta)/beta) = T / (3 D0), D0 = (B / (L - E))^(1/beta).
+    h rises from 0 at Chinchilla's share w_c = beta/(alpha+beta) to infinity at w = 1, so the root (a smaller
+    model on more data) is unique. With u = log((1 - w_c)/(1 - w)) > 0, log h = log k + log(1 - e^-u) +
+    power (u + t_c) (k = alpha/beta, power = (1+beta)/beta, t_c = log(1 + 1/k)), which is nearly linear in
+    log u for small u and in u for large u: Newton's method in log u, kept inside a bracket that holds the
+    root, converges in a few steps everywhere."""
+    if draws.law.name != "chinchilla":
+        raise InputError(f"--inference-tokens needs a chinchilla-law fit; this fit is of the {draws.law.name} law")
+    targets = _positive(targets, "--target-loss")
+    tokens_served = _positive(inference_tokens, "--inference-tokens")[0]
+    v, frontier = draws.values, draws.frontier()
+    alpha, beta = v["alpha"], v["beta"]
+    gap = targets[:, None] - np.exp(v["log_E"])
+    ok = gap > 0
+    log_gap = np.log(np.where(ok, gap, 1.0))  # unreachable draws are computed on a stand-in and dropped below
+    k, power = alpha / beta, (1 + beta) / beta
+    t_c = np.log1p(1 / k)
+    c = np.log(tokens_served / 3) - (v["log_B"] - log_gap) / beta - np.log(k) - power * t_c  # log h's target, less
+    # Where the root lies: log(1 - e^-u) + power u - c is negative at log u = min(c, 0) - 2 and positive
+    # at u = max(c, 0) / power + 2 (for beta above about 0.1).
+    lo, hi = np.minimum(c, 0) - 2, np.log(np.maximum(c, 0) / power + 2)
+    z = np.clip(np.log(np.maximum(np.exp(np.minimum(c, 0)), np.maximum(c, 0) / power)), lo, hi)
+    for _ in range(NEWTON_STEPS):
+        u = np.exp(z)
+        excess = np.log(-np.expm1(-u)) + power * u - c
+        lo, hi = np.where(excess < 0, z, lo), np.where(excess < 0, hi, z)
+        newton = z - excess / (u / np.expm1(u) + power * u)
+        step = np.where((newton >= lo) & (newton <= hi), newton, (lo + hi) / 2) - z  # >=: a converged z stays
+        z = z + step
+        if np.abs(step).max() < 1e-13:
+            break
+    t = t_c + np.exp(z)  # -log(1 - w)
+    x = (v["log_A"] - np.log(-np.expm1(-t)) - log_gap) / alpha
+    log_d = (v["log_B"] + t - log_gap) / beta
+    training = FLOP_PER_PARAM_TOKEN * np.exp(x + log_d)
+    total = training + 2 * np.exp(x) * tokens_served
+    x_budget = (frontier.r0 - log_gap) / frontier.g
+    start = frontier.n0 + frontier.a * x_budget  # log N of the Chinchilla optimum for the target
+    chinchilla_total = FLOP_PER_PARAM_TOKEN * np.exp(x_budget) + 2 * np.exp(start) * tokens_served
+    out = []
+    for i, target in enumerate(targets):
+        answer = ForInference(float(target), float(tokens_served), float(ok[i].mean()))
+        if ok[i].any():
+            rows = np.stack([np.exp(x[i]), np.exp(log_d[i]), training[i], total[i], np.exp(start[i]),
+                             chinchilla_total[i], 1 - total[i] / chinchilla_total[i]])[:, ok[i]]
+            answer = ForInference(answer.target, answer.inference_tokens, answer.p_reachable, *_intervals(rows, level))
+        out.append(answer)
+    return out
 
 
 @dataclass(frozen=True)
@@ -138,7 +214,7 @@ def data_constrained_optimum(values: dict, log_budget: np.ndarray, log_u: np.nda
                      + d_term * (c["beta"] ** 2 * dq**2 - c["beta"] * ddq))
         lo, hi = np.where(slope < 0, xa, c["lo"]), np.where(slope < 0, c["hi"], xa)
         newton = -slope / np.where(curvature > 0, curvature, np.inf)
-        fast = (curvature > 0) & (xa + newton > lo) & (xa + newton < hi) & (np.abs(newton) <= np.abs(c["previous"]) / 2)
+        fast = (curvature > 0) & (xa + newton >= lo) & (xa + newton <= hi) & (np.abs(newton) <= np.abs(c["previous"]) / 2)
         step = np.where(fast, newton, (lo + hi) / 2 - xa)
         # Where the loss is so flat that no split changes it by 1e-13 of itself, stay: any split is as good.
         step = np.where(np.abs(slope) < 1e-13 * (n_term + d_term), 0.0, step)

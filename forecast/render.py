@@ -200,6 +200,16 @@ def plan(answer) -> None:
             else:
                 print(f"    with probability {p:g}: C = {r.compute:.3g} FLOP; there N_opt {r.params.text('.3g')} "
                       f"parameters, D_opt {r.tokens.text('.3g')} tokens")
+    for i in answer.inference:
+        if i.params is None:
+            print(f"  target loss {i.target:g} with {i.inference_tokens:.3g} inference tokens: not reachable")
+            continue
+        print(f"  target loss {i.target:g} with {i.inference_tokens:.3g} inference tokens (Sardana et al.; over the "
+              f"draws that reach it, P = {i.p_reachable:.3f}): N {i.params.text('.3g')} parameters on D "
+              f"{i.tokens.text('.3g')} tokens, training C {i.training_compute.text('.3g')}, training + inference "
+              f"{i.total_compute.text('.3g')} FLOP; the Chinchilla-optimal run for that loss (N "
+              f"{i.chinchilla_params.text('.3g')}) costs {i.chinchilla_total_compute.text('.3g')} in all, so the "
+              f"inference-aware run saves {i.saving.text('.1%')} of the total")
     for u in answer.unique_tokens:
         print(f"  U = {u.unique_tokens:.3g} unique tokens (Muennighoff et al.'s data-constrained law): unrepeated they "
               f"support a compute-optimal N of {u.params_without_repeats.text('.3g')} parameters (C "

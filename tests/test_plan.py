@@ -129,6 +129,8 @@ def test_the_mfu_prior_is_centred_on_the_published_runs():
     (("--target-loss", "2", "--probability", "1.5"), "--probability=1.5 must be between 0 and 1"),
     (("--gpus", "8", "--days", "3"), "--gpus and --days need --gpu"),
     (("--unique-tokens", "0"), "--unique-tokens=0 must be positive"),
+    (("--inference-tokens", "1e12"), "--inference-tokens asks for the cheapest run to a loss: give --target-loss too"),
+    (("--target-loss", "2", "--inference-tokens", "0"), "--inference-tokens=0 must be positive"),
     (("--params", "7e10", "--compute", "1e22"), "--compute in plan is the budget of the data-constrained optimum"),
     ((), "give --params, --gpus/--gpu/--days, --target-loss or --unique-tokens"),
 ])
@@ -203,3 +205,29 @@ def test_the_data_constrained_optimum_is_the_numerical_one_per_draw(draws):
     _close(answer.params, _summary(params, 0.9))
     _close(answer.epochs, _summary(budget / 6 / params / u, 0.9))
     assert answer.params.hi < answer.params_unlimited.lo  # the posterior agrees: fewer parameters, more epochs
+
+
+@pytest.mark.needs_data
+def test_serving_many_tokens_favours_a_smaller_model_trained_longer(draws):
+    """Sardana et al. 2024: with inference demand the cheapest run to a loss is smaller and trained on more
+    data than Chinchilla's; per draw it is the numerical minimum of training + inference FLOP on the
+    target's iso-loss curve."""
+    target, served = 1.95, 2e13
+    (answer,) = plan.for_inference(draws, [target], served, level=0.9)
+    v = draws.values
+
+    def best(s):
+        e, a, b, alpha, beta = (float(x) for x in (np.exp(v["log_E"][s]), np.exp(v["log_A"][s]), np.exp(v["log_B"][s]),
+                                                   v["alpha"][s], v["beta"][s]))
+        tokens = lambda x: (b / (target - e - a * math.exp(-alpha * x))) ** (1 / beta)  # noqa: E731
+        floor = math.log(a / (target - e)) / alpha
+        found = minimize_scalar(lambda x: math.log(6 * math.exp(x) * tokens(x) + 2 * math.exp(x) * served),
+                                bounds=(floor + 1e-6, floor + 20), method="bounded", options={"xatol": 1e-12})
+        return math.exp(found.x), tokens(found.x)
+
+    params, tokens = np.array([best(s) for s in range(DRAWS)]).T
+    _close(answer.params, _summary(params, 0.9))
+    _close(answer.total_compute, _summary(6 * params * tokens + 2 * params * served, 0.9))
+    assert answer.params.hi < answer.chinchilla_params.median and answer.saving.lo > 0.1
+    (little,) = plan.for_inference(draws, [target], 1.0, level=0.9)  # one token served: Chinchilla's run
+    _close(little.params, little.chinchilla_params)
