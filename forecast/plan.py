@@ -113,9 +113,9 @@ def for_inference(draws: LawDraws, targets, inference_tokens: float, *, level: f
     k, power = alpha / beta, (1 + beta) / beta
     t_c = np.log1p(1 / k)
     c = np.log(tokens_served / 3) - (v["log_B"] - log_gap) / beta - np.log(k) - power * t_c  # log h's target, less
-    # Where the root lies: log(1 - e^-u) + power u - c is negative at log u = min(c, 0) - 2 and positive
-    # at u = max(c, 0) / power + 2 (for beta above about 0.1).
-    lo, hi = np.minimum(c, 0) - 2, np.log(np.maximum(c, 0) / power + 2)
+    # Where the root lies: log(1 - e^-u) + power u - c is below log u + power u - c < 0 at
+    # log u = min(c, 0) - 2 - log(power), and above -0.15 + 2 power > 0 at u = max(c, 0) / power + 2.
+    lo, hi = np.minimum(c, 0) - 2 - np.log(power), np.log(np.maximum(c, 0) / power + 2)
     z = np.clip(np.log(np.maximum(np.exp(np.minimum(c, 0)), np.maximum(c, 0) / power)), lo, hi)
     for _ in range(NEWTON_STEPS):
         u = np.exp(z)
