@@ -25,13 +25,13 @@ QUANTITIES = {
 def optimum(frontier: Frontier, compute: np.ndarray, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN) -> dict[str, np.ndarray]:
     """Per-draw optimum at each budget: arrays of shape (budgets, draws) for each of ``QUANTITIES``."""
     log_budget = np.log(np.asarray(compute, float) / flops_per_param_token)[:, None]
-    log_n = frontier.n0 + frontier.a * log_budget
+    log_n = frontier.log_params(log_budget)
     log_d = log_budget - log_n
     return {
         "params": np.exp(log_n),
         "tokens": np.exp(log_d),
         "tokens_per_param": np.exp(log_d - log_n),
-        "loss": frontier.e + np.exp(frontier.r0 - frontier.g * log_budget),
+        "loss": frontier.loss(log_budget),
     }
 
 
@@ -76,8 +76,8 @@ def overhead(draws: LawDraws, params, tokens, flops_per_param_token: float = FLO
     return {
         "optimal_compute": flops_per_param_token * np.exp(log_budget_needed),
         "overhead": np.exp(log_budget - log_budget_needed),
-        "loss_gap": loss - (frontier.e + np.exp(frontier.r0 - frontier.g * log_budget)),
-        "params_opt": np.exp(frontier.n0 + frontier.a * log_budget),
+        "loss_gap": loss - frontier.loss(log_budget),
+        "params_opt": np.exp(frontier.log_params(log_budget)),
     }
 
 

@@ -209,7 +209,7 @@ def plan(fitted, params, tokens, hardware: dict, target: dict, unique: dict, lev
         raise InputError("--compute in plan is the budget of the data-constrained optimum: give --unique-tokens too")
     asked = [a.compute.median for a in given_n] + ([afford.compute.median] if afford else [])
     asked += [r.compute for t in reached for r in t.reach.values() if r is not None]
-    asked += [u.compute_without_repeats.median for u in limited] + [unique["compute"]] * bool(limited and unique["compute"])
+    asked += [u.compute_without_repeats.median for u in limited] + [u.budget for u in limited if u.budget is not None]
     return Plan(fitted.describe(), level, given_n, afford, days, reached, inference, limited,
                 allocation_warnings(fitted, asked, (), (), FLOP_PER_PARAM_TOKEN))
 

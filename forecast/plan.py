@@ -42,6 +42,15 @@ def _positive(values, what: str) -> np.ndarray:
     return values
 
 
+def _above_floor(frontier, targets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Target losses checked, whether each lies above each draw's floor E (targets x draws), and log(L - E)
+    there (0 standing in elsewhere, so that the arithmetic stays finite; those draws are dropped)."""
+    targets = _positive(targets, "--target-loss")
+    gap = targets[:, None] - frontier.e
+    ok = gap > 0
+    return targets, ok, np.log(np.where(ok, gap, 1.0))
+
+
 @dataclass(frozen=True)
 class ForParams:
     """For a model of ``params`` parameters: the compute-optimal tokens (the D at which that N is optimal),
@@ -61,12 +70,12 @@ def for_params(draws: LawDraws, params, *, level: float) -> list[ForParams]:
     params = _positive(params, "--params")
     frontier = draws.frontier()
     log_n = np.log(params)[:, None]
-    log_budget = (log_n - frontier.n0) / frontier.a
+    log_budget = frontier.log_budget_for_params(log_n)
     log_d = log_budget - log_n
     more = {m: _intervals(draws.law.loss(log_n, log_d + np.log(m), draws.values), level) for m in MORE_DATA}
     tokens, compute = _intervals(np.exp(log_d), level), _intervals(FLOP_PER_PARAM_TOKEN * np.exp(log_budget), level)
     per_param = _intervals(np.exp(log_d - log_n), level)
-    loss = _intervals(frontier.e + np.exp(frontier.r0 - frontier.g * log_budget), level)
+    loss = _intervals(frontier.loss(log_budget), level)
     return [ForParams(float(n), tokens[i], compute[i], per_param[i], loss[i], {m: more[m][i] for m in MORE_DATA})
             for i, n in enumerate(params)]
 
@@ -103,13 +112,10 @@ def for_inference(draws: LawDraws, targets, inference_tokens: float, *, level: f
     root, converges in a few steps everywhere."""
     if draws.law.name != "chinchilla":
         raise InputError(f"--inference-tokens needs a chinchilla-law fit; this fit is of the {draws.law.name} law")
-    targets = _positive(targets, "--target-loss")
     tokens_served = _positive(inference_tokens, "--inference-tokens")[0]
     v, frontier = draws.values, draws.frontier()
     alpha, beta = v["alpha"], v["beta"]
-    gap = targets[:, None] - np.exp(v["log_E"])
-    ok = gap > 0
-    log_gap = np.log(np.where(ok, gap, 1.0))  # unreachable draws are computed on a stand-in and dropped below
+    targets, ok, log_gap = _above_floor(frontier, targets)
     k, power = alpha / beta, (1 + beta) / beta
     t_c = np.log1p(1 / k)
     c = np.log(tokens_served / 3) - (v["log_B"] - log_gap) / beta - np.log(k) - power * t_c  # log h's target, less
@@ -131,8 +137,8 @@ def for_inference(draws: LawDraws, targets, inference_tokens: float, *, level: f
     log_d = (v["log_B"] + t - log_gap) / beta
     training = FLOP_PER_PARAM_TOKEN * np.exp(x + log_d)
     total = training + 2 * np.exp(x) * tokens_served
-    x_budget = (frontier.r0 - log_gap) / frontier.g
-    start = frontier.n0 + frontier.a * x_budget  # log N of the Chinchilla optimum for the target
+    x_budget = (frontier.r0 - log_gap) / frontier.g  # where the optimal loss is the target
+    start = frontier.log_params(x_budget)  # log N of the Chinchilla optimum for the target
     chinchilla_total = FLOP_PER_PARAM_TOKEN * np.exp(x_budget) + 2 * np.exp(start) * tokens_served
     out = []
     for i, target in enumerate(targets):
@@ -184,10 +190,11 @@ def _effective(log_x: np.ndarray, log_u: np.ndarray, r_star) -> tuple[np.ndarray
     return log_eff, slope, curve
 
 
-def data_constrained_optimum(values: dict, log_budget: np.ndarray, log_u: np.ndarray, r_star_d, r_star_n,
-                             start: np.ndarray) -> np.ndarray:
+def data_constrained_optimum(values: dict, log_budget: np.ndarray, log_u: np.ndarray, log_u_n: np.ndarray, r_star_d,
+                             r_star_n, start: np.ndarray) -> np.ndarray:
     """log N minimising the data-constrained loss (:func:`~scaling_forecast.models.laws.data_constrained_loss`)
-    at N D = exp(``log_budget``), elementwise (questions x draws): Newton's method on its derivative in log N,
+    at N D = exp(``log_budget``) with U unique tokens (and U_N, the model compute-optimal for them),
+    elementwise (questions x draws): Newton's method on its derivative in log N,
     from ``start``, kept inside a bracket [start - 8, start + 8] that shrinks to where the derivative changes
     sign. Newton's step is taken where it stays in the bracket and at least halves the step before (as
     Numerical Recipes' rtsafe), a bisection step elsewhere. Only the elements still moving are iterated on.
@@ -196,11 +203,10 @@ def data_constrained_optimum(values: dict, log_budget: np.ndarray, log_u: np.nda
     """
     a, b = np.exp(values["log_A"]), np.exp(values["log_B"])
     alpha, beta = values["alpha"], values["beta"]
-    log_g = (np.log(alpha) + values["log_A"] - np.log(beta) - values["log_B"]) / (alpha + beta)
     shape = np.broadcast_shapes(log_budget.shape, log_u.shape, start.shape, alpha.shape)
     c = {name: np.broadcast_to(v, shape).ravel() for name, v in (
         ("a", a), ("b", b), ("alpha", alpha), ("beta", beta), ("log_budget", log_budget), ("log_u", log_u),
-        ("log_u_n", log_g + beta / alpha * (log_g + log_u)), ("r_d", r_star_d), ("r_n", r_star_n))}
+        ("log_u_n", log_u_n), ("r_d", r_star_d), ("r_n", r_star_n))}
     x = np.broadcast_to(start, shape).ravel().copy()
     result = x.copy()
     c |= {"x": x, "lo": x - 8.0, "hi": x + 8.0, "previous": np.full(x.size, 16.0), "index": np.arange(x.size)}
@@ -237,24 +243,24 @@ def for_unique_tokens(draws: LawDraws, unique_tokens, budget: float | None = Non
     v = draws.values
     frontier = draws.frontier()
     log_u = np.log(unique)[:, None]
-    x_u = (log_u + frontier.n0) / (1 - frontier.a)  # log(C/6) at which D_opt = U
-    log_n_u = frontier.n0 + frontier.a * x_u
+    x_u = frontier.log_budget_for_tokens(log_u)
+    log_n_u = frontier.log_params(x_u)  # U_N: the model compute-optimal for U tokens
     four = np.log(4.0) + log_u
-    log_n4 = frontier.n0 + frontier.a * (four + frontier.n0) / (1 - frontier.a)
+    log_n4 = frontier.log_params(frontier.log_budget_for_tokens(four))
 
     def law(log_n, log_d, log_unique):
         return data_constrained_loss(log_n, log_d, log_unique, v["log_E"], v["log_A"], v["log_B"], v["alpha"], v["beta"],
                                      r_star_d, r_star_n)
 
-    columns = [np.exp(log_n_u), FLOP_PER_PARAM_TOKEN * np.exp(x_u), frontier.e + np.exp(frontier.r0 - frontier.g * x_u),
+    columns = [np.exp(log_n_u), FLOP_PER_PARAM_TOKEN * np.exp(x_u), frontier.loss(x_u),
                law(log_n4, four, log_u) - law(log_n4, four, four)]
     if budget is not None:
         log_budget = np.log(_positive(budget, "--compute")[0] / FLOP_PER_PARAM_TOKEN) + np.zeros_like(log_u)
-        unlimited = frontier.n0 + frontier.a * log_budget
-        log_n = data_constrained_optimum(v, log_budget, log_u, r_star_d, r_star_n, unlimited)
+        unlimited = frontier.log_params(log_budget)
+        log_n = data_constrained_optimum(v, log_budget, log_u, log_n_u, r_star_d, r_star_n, unlimited)
         loss = law(log_n, log_budget - log_n, log_u)
         columns += [np.exp(log_n), np.exp(log_budget - log_n), np.exp(log_budget - log_n - log_u), loss,
-                    loss - (frontier.e + np.exp(frontier.r0 - frontier.g * log_budget)), np.exp(unlimited)]
+                    loss - frontier.loss(log_budget), np.exp(unlimited)]
     summaries = [_intervals(c, level) for c in columns]
     extra = {"budget": float(budget)} if budget is not None else {}
     return [ForUniqueTokens(float(u), *(s[i] for s in summaries[:4]), **extra,
@@ -329,10 +335,10 @@ def for_hardware(draws: LawDraws, hardware: Accelerator, count, days, *, mfu: fl
     utilisation = mfu_draws(frontier.a.size, mfu, seed)
     compute = hardware_compute(hardware, count[:, None], days[:, None], utilisation[None, :])
     log_budget = np.log(compute / FLOP_PER_PARAM_TOKEN)
-    log_n = frontier.n0 + frontier.a * log_budget
+    log_n = frontier.log_params(log_budget)
     mfu_interval = _intervals(utilisation, level)[0]
     columns = [_intervals(values, level) for values in (compute, np.exp(log_n), np.exp(log_budget - log_n),
-                                                         frontier.e + np.exp(frontier.r0 - frontier.g * log_budget))]
+                                                         frontier.loss(log_budget))]
     return [ForHardware(hardware, float(k), float(t), mfu_interval, *(column[i] for column in columns))
             for i, (k, t) in enumerate(zip(count, days))]
 
@@ -371,16 +377,12 @@ def for_target(draws: LawDraws, targets, *, probabilities=PROBABILITIES, level: 
     """Per draw the compute where the optimal loss E + exp(r0 - g x) equals the target, x = log(C/6)
     (never where the target is at or below E); the compute that reaches it with probability p is the
     p-quantile of those (the inverted empirical CDF, so that P(reached) >= p exactly over the draws)."""
-    targets = np.atleast_1d(np.asarray(targets, float))
-    if (~np.isfinite(targets) | (targets <= 0)).any():
-        raise InputError(f"--target-loss={targets[~np.isfinite(targets) | (targets <= 0)][0]:g} must be positive and finite")
     for p in probabilities:
         if not 0 < p < 1:
             raise InputError(f"--probability={p:g} must be between 0 and 1")
     frontier = draws.frontier()
-    gap = targets[:, None] - frontier.e
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_budget = np.where(gap > 0, (frontier.r0 - np.log(gap)) / frontier.g, np.inf)
+    targets, ok, log_gap = _above_floor(frontier, targets)
+    log_budget = np.where(ok, (frontier.r0 - log_gap) / frontier.g, np.inf)
     out = []
     for i, target in enumerate(targets):
         reach = {}
@@ -389,8 +391,8 @@ def for_target(draws: LawDraws, targets, *, probabilities=PROBABILITIES, level: 
             if not math.isfinite(x):
                 reach[p] = None
                 continue
-            log_n = frontier.n0 + frontier.a * x
+            log_n = frontier.log_params(x)
             params, tokens = _intervals(np.stack([np.exp(log_n), np.exp(x - log_n)]), level)
             reach[p] = Reach(p, FLOP_PER_PARAM_TOKEN * math.exp(x), params, tokens)
-        out.append(ForTarget(float(target), float(np.mean(gap[i] > 0)), reach))
+        out.append(ForTarget(float(target), float(ok[i].mean()), reach))
     return out

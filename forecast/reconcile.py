@@ -67,7 +67,7 @@ class EmbeddingSizes:
 def local_exponent(frontier: Frontier, sizes: EmbeddingSizes, compute: np.ndarray) -> dict[str, np.ndarray]:
     """Per draw at each total-compute budget (budgets, draws): N_T, N_E, C_E and the local exponent in Kaplan's terms."""
     log_budget = np.log(np.asarray(compute, float) / 6)[:, None]
-    total = np.exp(frontier.n0 + frontier.a * log_budget)
+    total = np.exp(frontier.log_params(log_budget))
     nonembedding = sizes.nonembedding(total)
     s = sizes.elasticity(total)
     return {

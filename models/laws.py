@@ -90,6 +90,22 @@ class Frontier(NamedTuple):
     g: np.ndarray
     e: np.ndarray
 
+    def log_params(self, log_budget):
+        """log N_opt at log(C / k)."""
+        return self.n0 + self.a * log_budget
+
+    def loss(self, log_budget):
+        """The optimal expected loss at log(C / k)."""
+        return self.e + np.exp(self.r0 - self.g * log_budget)
+
+    def log_budget_for_params(self, log_n):
+        """log(C / k) at which N is the optimal size."""
+        return (log_n - self.n0) / self.a
+
+    def log_budget_for_tokens(self, log_d):
+        """log(C / k) at which D is the optimal data (log D_opt = (1 - a) log(C / k) - n0)."""
+        return (log_d + self.n0) / (1 - self.a)
+
 
 def chinchilla_frontier(log_e, log_a, log_b, alpha, beta) -> Frontier:
     """Hoffmann et al. 2022, Eq. (4): N_opt = G (C/6)^a, a = beta/(alpha+beta), G = (alpha A / beta B)^(1/(alpha+beta)).
