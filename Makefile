@@ -23,7 +23,7 @@ run: setup
 	.venv/bin/scaling-forecast report --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/report.html
 	.venv/bin/scaling-forecast predict $(RESULTS)/report.nc $(MODELS)
 	.venv/bin/scaling-forecast allocate $(RESULTS)/report.nc --compute 5.76e23 --model "GPT-3 175B" --model "LLaMA 65B"
-	.venv/bin/scaling-forecast plan $(RESULTS)/report.nc --params 7e10 --gpus 1024 --gpu H100 --days 30 --target-loss 1.9 --inference-tokens 2e13 --unique-tokens 3e11 --compute 5.76e23
+	.venv/bin/scaling-forecast plan $(RESULTS)/report.nc --params 7e10 --gpus 1024 --gpu H100 --days 30 --target-loss 1.9 --inference-tokens 2e13 --unique-tokens 3e11 --compute 5.76e23 --out $(RESULTS)/plan.html
 	.venv/bin/scaling-forecast compare --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/compare.html
 	.venv/bin/scaling-forecast datawall --fit $(RESULTS)/report.nc --out $(RESULTS)/datawall.html
 

@@ -6,13 +6,14 @@ Setup (not timed): the Chinchilla law fitted once in process on chinchilla-epoch
 runs dropped (4000 posterior draws).
 
 Measures, each as the median of --repeats runs, 1000 questions of each kind x 4000 draws, with medians
-and 90% intervals (``scaling_forecast.plan``):
+and 90% intervals (``scaling_forecast.plan``, ``.hardware``, ``.data_constrained``):
 - ``given N``: `for_params` at 1000 model sizes from 1e8 to 1e13 parameters;
 - ``hardware``: `for_hardware` at 1000 (H100 count, days) pairs, the MFU prior drawn;
 - ``target``: `for_target` at 1000 target losses from 1.75 to 2.5 nats/token, probabilities 0.5 and 0.9;
-- ``inference``: `for_inference` at the same 1000 targets with 2e13 inference tokens (bisection per cell);
-- ``unique``: `for_unique_tokens` at 1000 unique-token counts from 1e9 to 1e13, with the data-constrained
-  optimum at 1e24 FLOP (a vectorised golden-section search per question and draw);
+- ``inference``: `for_inference` at the same 1000 targets with 2e13 inference tokens (safeguarded Newton per cell);
+- ``unique``: `data_constrained.for_unique_tokens` at 1000 unique-token counts from 1e9 to 1e13, with the
+  data-constrained optimum at 1e24 FLOP (safeguarded Newton per question and draw) and R*_D, R*_N drawn per
+  draw as plan draws them;
 and, as the baseline a user would otherwise write, per draw and question: bounded scalar minimisation of
 the loss over log N at a budget (``hardware``; the data-constrained loss for ``unique``), wrapped in root finding on log C where the question fixes
 N (``given N``) or the loss (``target``), on a subset of --cells (question, draw) cells, per cell and
@@ -28,7 +29,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from timing import repeat_times
 
-from scaling_forecast import plan, runs
+from scaling_forecast import data_constrained, hardware, plan, runs
 from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection
 from scaling_forecast.models.laws import data_constrained_loss
@@ -88,13 +89,15 @@ def main() -> None:
     table, source, digest = runs.load_runs("chinchilla-epoch")
     draws = ScalingLawFit.fit(table, source=source, source_sha256=digest, selection=RunSelection(drop_highest_loss=5),
                               progress=False).draws
-    h100 = plan.accelerator("H100")
+    h100 = hardware.accelerator("H100")
+    r_stars, _ = data_constrained.r_star_draws({}, draws.sigma.size, seed=0)
     ours = {
         "given N": lambda: plan.for_params(draws, PARAMS, level=0.9),
-        "hardware": lambda: plan.for_hardware(draws, h100, COUNTS, DAYS, level=0.9),
+        "hardware": lambda: hardware.for_hardware(draws, h100, COUNTS, DAYS, level=0.9),
         "target": lambda: plan.for_target(draws, TARGETS, level=0.9),
         "inference": lambda: plan.for_inference(draws, TARGETS, SERVED, level=0.9),
-        "unique": lambda: plan.for_unique_tokens(draws, UNIQUE, BUDGET, r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9),
+        "unique": lambda: data_constrained.for_unique_tokens(draws, UNIQUE, BUDGET, r_star_d=r_stars["R_star_D"],
+                                                             r_star_n=r_stars["R_star_N"], level=0.9),
     }
     per_cell = numerical(draws, args.cells)
     print(f"{QUESTIONS} questions x {draws.sigma.size} draws; median of {args.repeats} runs (s)")

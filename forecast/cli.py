@@ -20,6 +20,7 @@ from scaling_forecast.options import (
     force_option,
     json_flag,
     law_option,
+    plan_question_options,
     pool_option,
     selection_options,
 )
@@ -145,40 +146,25 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
 
 @app.command("plan")
 @click.argument("fit_file", type=click.Path(path_type=Path))
-@click.option("--params", type=float, multiple=True,
-              help="A model size N (repeatable): the compute-optimal data for it, the loss there and the return of "
-                   "more data; with --tokens, the days training (N, D) takes on --gpus x --gpu.")
-@click.option("--tokens", type=float, multiple=True, help="D paired with each --params: how long its training takes.")
-@click.option("--gpus", type=float, help="How many accelerators (with --gpu, and --days or --params/--tokens).")
-@click.option("--gpu", help="Accelerator: A100, H100, H200, B200, TPU v4, TPU v5e or TPU v5p (dense BF16 peak).")
-@click.option("--days", type=float, help="Days of training on them: the compute-optimal run they afford.")
-@click.option("--mfu", type=float, help="Model FLOPs utilisation in (0, 1] (default: a prior from the MFUs of "
-                                        "published large runs, median about 0.37).")
-@click.option("--target-loss", "targets", type=float, multiple=True,
-              help="An expected loss to reach (nats/token on the fit's loss scale; repeatable): the compute needed.")
-@click.option("--probability", "probabilities", type=float, multiple=True,
-              help="Probability of reaching --target-loss (repeatable; default 0.5 and 0.9).")
-@click.option("--unique-tokens", "unique", type=float, multiple=True,
-              help="Unique tokens U you have (repeatable): the largest model they support unrepeated, the cost of "
-                   "4 epochs, and with --compute the data-constrained optimum (Muennighoff et al.).")
-@click.option("--compute", type=float, help="FLOP budget of the data-constrained optimum for --unique-tokens.")
-@click.option("--inference-tokens", type=float, help="Tokens the model will serve: with --target-loss, the run that "
-                                                     "reaches it with the least training + inference FLOP.")
+@plan_question_options
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the MFU draws.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the MFU and R* draws.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write the answers as an HTML page (frontier figures).")
 @allow_option("Show answers from a fit that failed its diagnostics (flagged).")
 @json_flag
-def plan_command(fit_file, params, tokens, gpus, gpu, days, mfu, targets, probabilities, unique, compute,
-                 inference_tokens, level, seed, allow_unconverged, as_json) -> None:
+@force_option
+def plan_command(force, fit_file, params, tokens, gpus, gpu, days, mfu, targets, probabilities, unique, compute,
+                 inference_tokens, level, seed, out, allow_unconverged, as_json) -> None:
     """Planning answers with intervals: data for a model size, what hardware buys, the compute a loss needs,
     what limited unique data support."""
     if not (params or targets or unique or days is not None or inference_tokens is not None):
         raise InputError("give --params, --gpus/--gpu/--days, --target-loss or --unique-tokens")
+    check_outputs([out] if out else [], [fit_file], force)
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.plan(fitted, params, tokens, {"gpus": gpus, "gpu": gpu, "days": days, "mfu": mfu},
                            {"losses": targets, "probabilities": probabilities, "inference_tokens": inference_tokens},
-                           {"tokens": unique, "compute": compute}, level, seed)
+                           {"tokens": unique, "compute": compute}, level, seed, out)
     render.print_json(answer) if as_json else render.plan(answer)
 
 
@@ -270,7 +256,7 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
 @click.option("--overtrain", type=click.FloatRange(1, 1000), multiple=True, default=(1.0, 5.0, 10.0), show_default=True,
               help="Tokens per parameter as a multiple of the compute-optimal ratio (repeatable).")
 @click.option("--r-star", type=click.FloatRange(0.1, 1000),
-              help="R*_D of the repeated-data law (default: Muennighoff et al.'s 15.4).")
+              help="R*_D of the repeated-data law, fixed (default: drawn about Muennighoff et al.'s 15.4).")
 @click.option("--level", type=LEVEL, default=intervals.COMPARISON_LEVEL, show_default=True, help="Interval level of the loss forecasts.")
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/datawall.html"), show_default=True)

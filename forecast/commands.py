@@ -18,8 +18,10 @@ from scaling_forecast.predict import beyond_oom
 
 if TYPE_CHECKING:
     from scaling_forecast.compare import Comparison
+    from scaling_forecast.data_constrained import ForUniqueTokens
     from scaling_forecast.datawall_answer import WallAnswer
-    from scaling_forecast.plan import ForHardware, ForInference, ForParams, ForTarget, ForUniqueTokens
+    from scaling_forecast.hardware import ForHardware
+    from scaling_forecast.plan import ForInference, ForParams, ForTarget
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 
@@ -160,37 +162,41 @@ class Plan:
     targets: list["ForTarget"]
     inference: list["ForInference"]
     unique_tokens: list["ForUniqueTokens"]
+    r_stars: str | None  # where the data-constrained answers' R*_D and R*_N come from
     warnings: list[str]
+    report: Path | None = None  # the HTML page, when one was asked for
 
 
-def plan(fitted, params, tokens, hardware: dict, target: dict, unique: dict, level: float, seed: int) -> Plan:
+def plan(fitted, params, tokens, hardware: dict, target: dict, unique: dict, level: float, seed: int,
+         out: Path | None = None) -> Plan:
     """The planning questions of ``scaling-forecast plan``: given N (``params`` without ``tokens``), given
     hardware (``hardware``: gpus, gpu, days, mfu), the days to train each (N, D) on it (``params`` with
     ``tokens``), given a target loss (``target``: losses, probabilities, and inference_tokens for the
-    inference-aware optimum), and given unique tokens (``unique``: tokens, compute)."""
+    inference-aware optimum), and given unique tokens (``unique``: tokens, compute); with ``out``, the page too."""
+    from scaling_forecast import data_constrained
+    from scaling_forecast import hardware as chips
     from scaling_forecast import plan as questions
-    from scaling_forecast import published
 
     draws = fitted.draws
-    chip = questions.accelerator(hardware["gpu"]) if hardware.get("gpu") else None
+    chip = chips.accelerator(hardware["gpu"]) if hardware.get("gpu") else None
     if (hardware.get("gpus") is not None or hardware.get("days") is not None) and chip is None:
         raise InputError("--gpus and --days need --gpu (the accelerator)")
     afford = None
     if chip is not None and hardware.get("days") is not None:
         if hardware.get("gpus") is None:
             raise InputError("--gpu with --days needs --gpus (how many)")
-        (afford,) = questions.for_hardware(draws, chip, hardware["gpus"], hardware["days"], mfu=hardware.get("mfu"),
-                                           level=level, seed=seed)
+        (afford,) = chips.for_hardware(draws, chip, hardware["gpus"], hardware["days"], mfu=hardware.get("mfu"),
+                                       level=level, seed=seed)
     days = []
     if tokens:
         if chip is None or hardware.get("gpus") is None:
             raise InputError("--tokens with --params asks how long training takes: give --gpus and --gpu too")
         if len(tokens) != len(params):
             raise InputError(f"--tokens: {len(tokens)} values for {len(params)} --params; give one D per N")
-        spans = questions.training_days(chip, hardware["gpus"], params, tokens, mfu=hardware.get("mfu"), level=level,
-                                        seed=seed)
+        spans = chips.training_days(chip, hardware["gpus"], params, tokens, mfu=hardware.get("mfu"), level=level,
+                                    seed=seed)
         days = [{"params": n, "tokens": d, "days": span} for n, d, span in zip(params, tokens, spans)]
-    given_n = questions.for_params(draws, params, level=level) if params and not tokens else []
+    given_n = questions.for_params(draws, params, level=level, seed=seed) if params and not tokens else []
     targets = target["losses"]
     reached = questions.for_target(draws, targets, probabilities=target["probabilities"] or questions.PROBABILITIES,
                                    level=level) if targets else []
@@ -198,20 +204,28 @@ def plan(fitted, params, tokens, hardware: dict, target: dict, unique: dict, lev
         raise InputError("--inference-tokens asks for the cheapest run to a loss: give --target-loss too")
     inference = questions.for_inference(draws, targets, target["inference_tokens"], level=level) \
         if target["inference_tokens"] is not None else []
-    limited = []
+    limited, r_stars = [], None
     if unique.get("tokens"):
-        constants = published.constants("data_constrained", "muennighoff2023")["value"]
-        posterior = fitted.idata["posterior"]
-        r_star_d = posterior["R_star_D"].to_numpy().reshape(-1) if "R_star_D" in posterior else constants["R_star_D"]
-        limited = questions.for_unique_tokens(draws, unique["tokens"], unique.get("compute"), r_star_d=r_star_d,
-                                              r_star_n=constants["R_star_N"], level=level)
+        draws_r, r_stars = data_constrained.r_star_draws(fitted.idata["posterior"], draws.sigma.size, seed)
+        limited = data_constrained.for_unique_tokens(draws, unique["tokens"], unique.get("compute"),
+                                                     r_star_d=draws_r["R_star_D"], r_star_n=draws_r["R_star_N"],
+                                                     level=level, seed=seed)
     elif unique.get("compute") is not None:
         raise InputError("--compute in plan is the budget of the data-constrained optimum: give --unique-tokens too")
     asked = [a.compute.median for a in given_n] + ([afford.compute.median] if afford else [])
     asked += [r.compute for t in reached for r in t.reach.values() if r is not None]
     asked += [u.compute_without_repeats.median for u in limited] + [u.budget for u in limited if u.budget is not None]
-    return Plan(fitted.describe(), level, given_n, afford, days, reached, inference, limited,
-                allocation_warnings(fitted, asked, (), (), FLOP_PER_PARAM_TOKEN))
+    warnings = allocation_warnings(fitted, asked, (), (), FLOP_PER_PARAM_TOKEN)
+    if targets and draws.departure is not None:
+        warnings.append("the compute to a target loss (and the inference-aware run) is found on the law's expected "
+                        "loss, without the departure from the law along compute that this pooled fit's other answers "
+                        "and its forecasts carry")
+    answer = Plan(fitted.describe(), level, given_n, afford, days, reached, inference, limited, r_stars, warnings)
+    if out is None:
+        return answer
+    from scaling_forecast.reporting.plan_page import write_plan_report
+
+    return replace(answer, report=write_plan_report(fitted, answer, out))
 
 
 def compare(selection: dict, law_names: tuple[str, ...], reconcile: bool | None, out: Path, level: float,
@@ -291,13 +305,13 @@ def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[
              overtrain: tuple[float, ...], r_star: float | None, level: float, seed: int, out: Path) -> DataWall:
     """When the largest training sets exhaust the stock of human text, and the loss reachable then, from a
     saved chinchilla-law fit (default: the law fitted to chinchilla-epoch now, 5 highest-loss runs dropped)."""
+    from scaling_forecast import data_constrained
     from scaling_forecast import datawall as dw
     from scaling_forecast.datawall_answer import analyse
     from scaling_forecast.reporting.datawall_page import write_datawall_report
 
     components = dw.chosen_components(fixed, priors)
     words = words_per_token or dw.words_per_token()
-    r_star = r_star or dw.published_r_star()
     models = dw.notable_models(words)
     if fit_file is None:
         selection = {**dict.fromkeys(("runs_file", "compute_min", "compute_max"), None), "dataset": DEFAULT_DATASET,
@@ -313,12 +327,14 @@ def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[
                 for what, diagnostics in (("the law's posterior", fitted.diagnostics),
                                           ("the growth regressions", posterior.diagnostics))
                 if not diagnostics.converged]
-    draws = dw.wall_draws(posterior, fitted.draws, r_star, seed)
+    r_stars, said = data_constrained.r_star_draws(fitted.idata["posterior"], fitted.draws.sigma.size, seed,
+                                                  r_star_d=r_star)
+    draws = dw.wall_draws(posterior, fitted.draws, r_stars, said, seed)
     result = analyse(draws, overtrain=tuple(overtrain), level=level, seed=seed)
     as_set = ", ".join(f"{n} set to {c.value:g}" for n, c in components.items() if c.value is not None)
     description = (f"Stock priors from Villalobos et al. 2024 ({as_set or 'as published'}); "
                    f"growth fitted to {len(models)} notable models (tokens = words / {words:g}); "
-                   f"{fitted.describe()}; R*_D = {r_star:g}; {draws.size} draws.")
+                   f"{fitted.describe()}; {said}; {draws.size} draws.")
     report = write_datawall_report(draws, models, result, out, description=description, warnings=warnings)
     return DataWall(result, description, components, words, warnings, report)
 

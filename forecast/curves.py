@@ -160,9 +160,18 @@ def extrapolation_table(fitted: ScalingLawFit, *, level: float) -> pd.DataFrame:
 
 
 def frontier(fitted: ScalingLawFit, compute: np.ndarray, *, level: float) -> dict[str, Band]:
-    """N_opt(C) and D_opt(C) (``params``, ``tokens``) of a law with an optimal split, as bands over ``compute``."""
+    """N_opt(C), D_opt(C) and the optimal expected loss (``params``, ``tokens``, ``loss``) of a law with an
+    optimal split, as bands over ``compute``."""
     best = optimum(fitted.draws.frontier(), compute)
-    return {quantity: Band.of_draws(compute, best[quantity], level) for quantity in ("params", "tokens")}
+    return {quantity: Band.of_draws(compute, best[quantity], level) for quantity in ("params", "tokens", "loss")}
+
+
+def plan_compute(asked: list[float], fitted_compute: np.ndarray) -> np.ndarray:
+    """The compute (FLOP) over which a plan's frontier is drawn: the fitted runs' and every budget the plan
+    asked about or answered, with a decade to spare on each side."""
+    values = np.concatenate([np.asarray(asked, float), fitted_compute])
+    values = values[np.isfinite(values) & (values > 0)]
+    return np.geomspace(values.min() / 10, values.max() * 10, CURVE_POINTS)
 
 
 def published_frontiers(compute: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

@@ -173,7 +173,8 @@ class WallDraws:
     tokens_growth: np.ndarray  # orders of magnitude per year
     compute_growth: np.ndarray
     law: LawDraws  # Chinchilla law: curve, frontier and run noise
-    r_star: float  # Muennighoff et al.'s R*_D: how fast repeated tokens lose value
+    r_stars: dict[str, np.ndarray]  # per draw, R*_D and R*_N of the data-constrained law (repeated data)
+    r_star_source: str  # where they come from
     choice: np.ndarray  # per draw, which demand model the equal mixture takes (True: compute)
 
     @property
@@ -193,14 +194,15 @@ class WallDraws:
         return replace(self, law=law)
 
 
-def wall_draws(posterior: WallPosterior, law: LawDraws, r_star: float, seed: int) -> WallDraws:
-    """The wall's draws with the law's draws paired to them at random."""
+def wall_draws(posterior: WallPosterior, law: LawDraws, r_stars: dict[str, np.ndarray], r_star_source: str,
+               seed: int) -> WallDraws:
+    """The wall's draws with the law's draws (and the R*s drawn with them) paired to them at random."""
     rng = np.random.default_rng([seed, 2])
     n = posterior.growth("tokens_growth").size
     j = rng.choice(law.sigma.size, n, replace=law.sigma.size < n)
     law = replace(law, values={k: v[j] for k, v in law.values.items()}, sigma=law.sigma[j], nu=law.nu[j])
     return WallDraws(posterior.components, posterior.growth("tokens_growth"), posterior.growth("compute_growth"), law,
-                     float(r_star), rng.random(n) < 0.5)
+                     {k: v[j] for k, v in r_stars.items()}, r_star_source, rng.random(n) < 0.5)
 
 
 def log_demand_line(draws: WallDraws, demand: str, overtrain: float) -> tuple[np.ndarray, np.ndarray]:
@@ -239,8 +241,3 @@ def frontier_run(draws: WallDraws, year: np.ndarray, overtrain: float) -> dict[s
     log_c = np.log(draws.components["largest_compute_2024"]) + draws.compute_growth * LN10 * (year - BASE_YEAR)
     return {"log_n": log_c - np.log(FLOP_PER_PARAM_TOKEN) - log_d, "log_d": log_d,
             "log_u": log_stock(draws.components, year, repetition=False)}
-
-
-def published_r_star() -> float:
-    """Muennighoff et al.'s fitted R*_D (law_constants.csv)."""
-    return float(published.constants("data_constrained", "muennighoff2023").loc["R_star_D", "value"])

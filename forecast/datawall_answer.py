@@ -3,16 +3,16 @@ the exhaustion year per scenario, the frontier run's loss at the wall and by yea
 year to each input, and the published numbers beside them, as frozen dataclasses that JSON, text and HTML
 render the same way."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from scaling_forecast import published
+from scaling_forecast import data_constrained, published
+from scaling_forecast.data_constrained import optimum
 from scaling_forecast.datawall import COMPONENTS, DEMANDS, OVERTRAIN, WallDraws, exhaustion_year, frontier_run
 from scaling_forecast.intervals import COMPARISON_LEVEL, Interval, interval
 from scaling_forecast.models.datawall import BASE_YEAR, log_stock
-from scaling_forecast.models.laws import effective_log_tokens
 from scaling_forecast.predictive import Predictive
 
 LEVELS = (0.5, 0.8, 0.9)  # the exhaustion year's intervals
@@ -65,10 +65,10 @@ def scenarios(draws: WallDraws, overtrain: tuple[float, ...] = OVERTRAIN) -> lis
 
 @dataclass(frozen=True)
 class FrontierLoss:
-    """A new frontier run's loss (nats/token) with its data capped by the stock and unlimited, the penalty
-    (capped minus unlimited expected loss, per draw), and the run's epochs over the stock, N and D; over the
-    ``draws_with_wall`` draws whose year is finite. ``year_median``: the wall's median year, when the
-    year is the wall's."""
+    """A new frontier run's loss (nats/token) at the frontier's compute, with its data drawn from the stock
+    (``capped``: the data-constrained optimum) and unlimited, the ``penalty`` (capped minus unlimited expected
+    loss, per draw), and the capped optimum's epochs over the stock, N and D; over the ``draws_with_wall``
+    draws whose year is finite. ``year_median``: the wall's median year, when the year is the wall's."""
 
     draws_with_wall: int
     capped: Interval
@@ -86,28 +86,34 @@ class FrontierLoss:
 
 
 def loss_of_frontier(draws: WallDraws, year: np.ndarray, overtrain: float, level: float, seed: int) -> FrontierLoss:
-    """A new frontier run's loss (posterior predictive, nats/token) with its data capped by the stock, and unlimited.
+    """A new frontier run's loss (posterior predictive, nats/token) at the compute of the frontier run in
+    ``year`` (the compute trend; ``overtrain`` is the overtraining factor that run was planned with), with its
+    data from the stock and unlimited.
 
-    Capped: the run's planned tokens come from the stock's unique tokens, repeated as needed, and count
-    as Muennighoff et al.'s effective tokens D' (R*_D ``draws.r_star``). The run's N is the one planned
-    for unlimited data (no re-allocation towards a larger model).
+    Capped: the split of that compute that is best for the stock's unique tokens, repeated as needed
+    (Muennighoff et al.'s data-constrained optimum, ``scaling_forecast.data_constrained``, with the draws'
+    R*_D and R*_N): a lab at the wall re-plans its run, trading model size against epochs. Unlimited: the
+    compute-optimal run with fresh data. Both at the same compute, so the penalty is the wall's own cost.
     """
     run = frontier_run(draws, year, overtrain)
     ok = np.isfinite(year)
     values = {k: v[ok] for k, v in draws.law.values.items()}
-    log_d_eff = effective_log_tokens(run["log_d"], np.minimum(run["log_u"], run["log_d"]), draws.r_star)
-    expected, loss = {}, {}
-    for key, log_d in (("capped", log_d_eff), ("unlimited", run["log_d"])):
-        expected[key] = draws.law.law.loss(run["log_n"][ok], log_d[ok], values)
-        predictive = Predictive(np.log(expected[key])[None, :], draws.law.sigma[ok], draws.law.nu[ok])
+    r_star_d, r_star_n = (draws.r_stars[name][ok] for name in ("R_star_D", "R_star_N"))
+    log_budget, log_u = (run["log_n"] + run["log_d"])[ok], run["log_u"][ok]
+    log_n = optimum(values, log_budget, log_u, r_star_d, r_star_n)
+    best = replace(draws.law, values=values).frontier().log_params(log_budget)
+    expected = {"capped": data_constrained.loss(values, log_n, log_budget - log_n, log_u, r_star_d, r_star_n),
+                "unlimited": data_constrained.loss(values, best, log_budget - best, np.inf, r_star_d, r_star_n)}
+    loss = {}
+    for key, mean in expected.items():
+        predictive = Predictive(np.log(mean)[None, :], draws.law.sigma[ok], draws.law.nu[ok])
         lo, hi = predictive.interval(level, seed)
         loss[key] = Interval(float(predictive.median(seed)[0]), float(lo[0]), float(hi[0]), level)
-    repeats = np.exp(run["log_d"][ok] - np.minimum(run["log_u"][ok], run["log_d"][ok]))
     return FrontierLoss(
         int(ok.sum()), loss["capped"], loss["unlimited"],
         # The same draw with and without the cap: the penalty is the difference of expected losses, free of run noise.
-        Interval.of(expected["capped"] - expected["unlimited"], level),
-        Interval.of(repeats, level), Interval.of(np.exp(run["log_n"][ok]), level), Interval.of(np.exp(run["log_d"][ok]), level),
+        Interval.of(expected["capped"] - expected["unlimited"], level), Interval.of(np.exp(log_budget - log_n - log_u), level),
+        Interval.of(np.exp(log_n), level), Interval.of(np.exp(log_budget - log_n), level),
     )
 
 
@@ -161,7 +167,7 @@ class WallAnswer:
     sensitivity: list[dict]
     published: dict[str, dict]
     level: float
-    r_star: float
+    r_stars: str  # where R*_D and R*_N come from
     draws: int
 
     def as_dict(self) -> dict:
@@ -180,4 +186,4 @@ def analyse(draws: WallDraws, *, overtrain: tuple[float, ...] = OVERTRAIN, level
         at_wall[f"{k:g}"] = FrontierLoss(**{**vars(loss), "year_median": float(np.median(years))})
     by_year = {str(y): loss_of_frontier(draws, np.full(draws.size, float(y)), 1.0, level, seed) for y in LOSS_YEARS}
     return WallAnswer(stock_summary(draws), growth, scenarios(draws, overtrain), at_wall, by_year,
-                      sensitivity(draws).to_dict("records"), villalobos(), level, draws.r_star, draws.size)
+                      sensitivity(draws).to_dict("records"), villalobos(), level, draws.r_star_source, draws.size)

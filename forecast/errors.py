@@ -1,4 +1,7 @@
-"""Errors the user can act on, printed by the CLI as one line without a traceback."""
+"""Errors the user can act on, printed by the CLI as one line without a traceback, and the check of
+positive numeric input that raises them."""
+
+import numpy as np
 
 
 class InputError(Exception):
@@ -7,3 +10,13 @@ class InputError(Exception):
 
 class DataUnavailableError(InputError):
     """A registered dataset is neither in the mirror, nor cached, nor downloadable."""
+
+
+def positive(values, what: str) -> np.ndarray:
+    """``values`` as a 1-D float array, or an InputError naming ``what`` and the first value that is not
+    positive and finite."""
+    values = np.atleast_1d(np.asarray(values, float))
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        raise InputError(f"{what}={values[bad][0]:g} must be positive and finite")
+    return values

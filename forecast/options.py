@@ -41,6 +41,38 @@ def selection_options(command):
         click.option("--non-embedding", is_flag=True,
                      help="Count N without embedding parameters and C = 6ND with that N (Kaplan's convention)."),
     ]
+    return _stacked(command, options)
+
+
+def plan_question_options(command):
+    """The questions of ``plan``: given N, given hardware, given a target loss, given unique tokens."""
+    options = [
+        click.option("--params", type=float, multiple=True,
+                     help="A model size N (repeatable): the compute-optimal data for it, the loss there and the "
+                          "return of more data; with --tokens, the days training (N, D) takes on --gpus x --gpu."),
+        click.option("--tokens", type=float, multiple=True, help="D paired with each --params: how long its training takes."),
+        click.option("--gpus", type=float, help="How many accelerators (with --gpu, and --days or --params/--tokens)."),
+        click.option("--gpu", help="Accelerator: A100, H100, H200, B200, TPU v4, TPU v5e or TPU v5p (dense BF16 peak)."),
+        click.option("--days", type=float, help="Days of training on them: the compute-optimal run they afford."),
+        click.option("--mfu", type=float, help="Model FLOPs utilisation in (0, 1] (default: a prior from the MFUs of "
+                                               "published large runs, median about 0.37)."),
+        click.option("--target-loss", "targets", type=float, multiple=True,
+                     help="An expected loss to reach (nats/token on the fit's loss scale; repeatable): the compute needed."),
+        click.option("--probability", "probabilities", type=float, multiple=True,
+                     help="Probability of reaching --target-loss (repeatable; default 0.5 and 0.9)."),
+        click.option("--unique-tokens", "unique", type=float, multiple=True,
+                     help="Unique tokens U you have (repeatable): the largest model they support unrepeated, the cost "
+                          "of 4 epochs, and with --compute the data-constrained optimum (Muennighoff et al.)."),
+        click.option("--compute", type=float, help="FLOP budget of the data-constrained optimum for --unique-tokens."),
+        click.option("--inference-tokens", type=float,
+                     help="Tokens the model will serve: with --target-loss, the run that reaches it with the least "
+                          "training + inference FLOP."),
+    ]
+    return _stacked(command, options)
+
+
+def _stacked(command, options: list):
+    """``command`` with ``options`` applied, listed in --help in the order given."""
     for option in reversed(options):
         command = option(command)
     return command

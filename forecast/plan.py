@@ -1,14 +1,12 @@
 """Planning answers from a fitted law, each a posterior median with an interval: the data a model of N
-parameters should get, what K accelerators for T days buy, the compute a target loss needs (and, with
-inference demand, the cheapest run to it), and what a limited stock of unique tokens supports.
+parameters should get, and the compute a target loss needs (and, with inference demand, the cheapest run
+to it). What hardware buys is in ``scaling_forecast.hardware``, what a limited stock of unique tokens
+supports in ``scaling_forecast.data_constrained``.
 
-The first three are exact per posterior draw on the law's compute-optimal frontier
+Given N and given a target are exact per posterior draw on the law's compute-optimal frontier
 (``scaling_forecast.models.laws``: log N_opt = n0 + a log(C/6), optimal loss E + exp(r0 - g log(C/6))),
-vectorised over questions x draws like the allocation. The inference-aware run (Sardana et al. 2024) and
-the data-constrained optimum (Muennighoff et al. 2023) have no closed form: each (question, draw) is a
-one-dimensional search, vectorised the same way. Hardware turns into FLOP through the accelerators'
-published dense BF16 peak throughput and a prior on model FLOPs utilisation (MFU) from the MFUs large
-runs reported (``data/published/``), whose uncertainty the answers carry.
+vectorised over questions x draws like the allocation. The inference-aware run (Sardana et al. 2024) has
+no closed form: each (question, draw) is a one-dimensional search, vectorised the same way.
 """
 
 import math
@@ -16,36 +14,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaling_forecast import published
-from scaling_forecast.errors import InputError
-from scaling_forecast.intervals import Interval, band, quantiles
-from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, data_constrained_loss, effective_log_tokens
+from scaling_forecast.errors import InputError, positive
+from scaling_forecast.intervals import Interval, by_blocks, summaries
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.predict import LawDraws
 
-SECONDS_PER_DAY = 86_400.0
 MORE_DATA = (0.5, 2.0, 5.0, 10.0)  # multiples of the compute-optimal D at which the loss of a given N is shown
 PROBABILITIES = (0.5, 0.9)  # of reaching a target loss
-
-
-def _intervals(values: np.ndarray, level: float) -> list[Interval]:
-    """One Interval per row of ``values`` (rows x draws)."""
-    lo, median, hi = quantiles(values, band(level))
-    return [Interval(float(m), float(a), float(b), level) for m, a, b in zip(np.atleast_1d(median), np.atleast_1d(lo),
-                                                                             np.atleast_1d(hi))]
-
-
-def _positive(values, what: str) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(values, float))
-    bad = ~np.isfinite(values) | (values <= 0)
-    if bad.any():
-        raise InputError(f"{what}={values[bad][0]:g} must be positive and finite")
-    return values
+NEWTON_STEPS = 60  # safeguarded Newton steps at most; they stop once every step is below 1e-13
 
 
 def _above_floor(frontier, targets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Target losses checked, whether each lies above each draw's floor E (targets x draws), and log(L - E)
     there (0 standing in elsewhere, so that the arithmetic stays finite; those draws are dropped)."""
-    targets = _positive(targets, "--target-loss")
+    targets = positive(targets, "--target-loss")
     gap = targets[:, None] - frontier.e
     ok = gap > 0
     return targets, ok, np.log(np.where(ok, gap, 1.0))
@@ -65,17 +47,19 @@ class ForParams:
     more_data: dict[float, Interval]
 
 
-def for_params(draws: LawDraws, params, *, level: float) -> list[ForParams]:
-    """The compute-optimal data for each N in ``params``, per draw: log(C/6) = (log N - n0) / a."""
-    params = _positive(params, "--params")
+def for_params(draws: LawDraws, params, *, level: float, seed: int = 0) -> list[ForParams]:
+    """The compute-optimal data for each N in ``params``, per draw: log(C/6) = (log N - n0) / a. Losses carry
+    the fit's departure from its law where it has one (a pooled fit; ``seed`` draws it)."""
+    params = positive(params, "--params")
     frontier = draws.frontier()
     log_n = np.log(params)[:, None]
     log_budget = frontier.log_budget_for_params(log_n)
     log_d = log_budget - log_n
-    more = {m: _intervals(draws.law.loss(log_n, log_d + np.log(m), draws.values), level) for m in MORE_DATA}
-    tokens, compute = _intervals(np.exp(log_d), level), _intervals(FLOP_PER_PARAM_TOKEN * np.exp(log_budget), level)
-    per_param = _intervals(np.exp(log_d - log_n), level)
-    loss = _intervals(frontier.loss(log_budget), level)
+    more = {m: summaries(draws.departed(draws.law.loss(log_n, log_d + np.log(m), draws.values), log_budget + np.log(m),
+                                        seed), level) for m in MORE_DATA}
+    tokens, compute = summaries(np.exp(log_d), level), summaries(FLOP_PER_PARAM_TOKEN * np.exp(log_budget), level)
+    per_param = summaries(np.exp(log_d - log_n), level)
+    loss = summaries(draws.departed(frontier.loss(log_budget), log_budget, seed), level)
     return [ForParams(float(n), tokens[i], compute[i], per_param[i], loss[i], {m: more[m][i] for m in MORE_DATA})
             for i, n in enumerate(params)]
 
@@ -112,8 +96,14 @@ def for_inference(draws: LawDraws, targets, inference_tokens: float, *, level: f
     root, converges in a few steps everywhere."""
     if draws.law.name != "chinchilla":
         raise InputError(f"--inference-tokens needs a chinchilla-law fit; this fit is of the {draws.law.name} law")
-    tokens_served = _positive(inference_tokens, "--inference-tokens")[0]
-    v, frontier = draws.values, draws.frontier()
+    tokens_served = positive(inference_tokens, "--inference-tokens")[0]
+    targets = positive(targets, "--target-loss")
+    frontier = draws.frontier()
+    return by_blocks(lambda block: _for_inference(draws.values, frontier, targets[block], tokens_served, level),
+                     targets.size, frontier.a.size)
+
+
+def _for_inference(v: dict, frontier, targets: np.ndarray, tokens_served: float, level: float) -> list[ForInference]:
     alpha, beta = v["alpha"], v["beta"]
     targets, ok, log_gap = _above_floor(frontier, targets)
     k, power = alpha / beta, (1 + beta) / beta
@@ -146,209 +136,9 @@ def for_inference(draws: LawDraws, targets, inference_tokens: float, *, level: f
         if ok[i].any():
             rows = np.stack([np.exp(x[i]), np.exp(log_d[i]), training[i], total[i], np.exp(start[i]),
                              chinchilla_total[i], 1 - total[i] / chinchilla_total[i]])[:, ok[i]]
-            answer = ForInference(answer.target, answer.inference_tokens, answer.p_reachable, *_intervals(rows, level))
+            answer = ForInference(answer.target, answer.inference_tokens, answer.p_reachable, *summaries(rows, level))
         out.append(answer)
     return out
-
-
-@dataclass(frozen=True)
-class ForUniqueTokens:
-    """For ``unique_tokens`` unique tokens, with Muennighoff et al.'s data-constrained law (R*_D, R*_N):
-
-    - without repeating them: the largest compute-optimal model (the N whose compute-optimal D is U), the
-      compute it takes and its expected loss;
-    - ``four_epochs``: the loss of 4 epochs over U minus the loss of 4U fresh tokens, at the model
-      compute-optimal for 4U (the paper's "up to 4 epochs is nearly as good as new data");
-    - with a ``budget`` (FLOP), the data-constrained optimum: N, D, epochs over U, expected loss, the
-      ``penalty`` against the same budget with unlimited data, and that unlimited optimum's N.
-    """
-
-    unique_tokens: float
-    params_without_repeats: Interval
-    compute_without_repeats: Interval
-    loss_without_repeats: Interval
-    four_epochs: Interval
-    budget: float | None = None
-    params: Interval | None = None
-    tokens: Interval | None = None
-    epochs: Interval | None = None
-    loss: Interval | None = None
-    penalty: Interval | None = None
-    params_unlimited: Interval | None = None
-
-
-NEWTON_STEPS = 60  # safeguarded Newton steps at most; they stop once every step is below 1e-10 in log N
-
-
-def _effective(log_x: np.ndarray, log_u: np.ndarray, r_star) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """log X' of Muennighoff's effective count (:func:`~scaling_forecast.models.laws.effective_log_tokens`) and
-    its first and second derivatives in log X (1 and 0 up to U, where nothing repeats)."""
-    excess = np.maximum(np.exp(log_x - log_u) - 1, 0.0)
-    log_eff = effective_log_tokens(log_x, np.minimum(log_x, log_u), r_star)
-    slope = np.where(log_x > log_u, np.exp(-excess / r_star + log_x - log_eff), 1.0)
-    curve = np.where(log_x > log_u, slope * (1 - (excess + 1) / r_star - slope), 0.0)
-    return log_eff, slope, curve
-
-
-def data_constrained_optimum(values: dict, log_budget: np.ndarray, log_u: np.ndarray, log_u_n: np.ndarray, r_star_d,
-                             r_star_n, start: np.ndarray) -> np.ndarray:
-    """log N minimising the data-constrained loss (:func:`~scaling_forecast.models.laws.data_constrained_loss`)
-    at N D = exp(``log_budget``) with U unique tokens (and U_N, the model compute-optimal for them),
-    elementwise (questions x draws): Newton's method on its derivative in log N,
-    from ``start``, kept inside a bracket [start - 8, start + 8] that shrinks to where the derivative changes
-    sign. Newton's step is taken where it stays in the bracket and at least halves the step before (as
-    Numerical Recipes' rtsafe), a bisection step elsewhere. Only the elements still moving are iterated on.
-    Where both terms are saturated (N far beyond U_N and D far beyond U) the loss is flat in the split, every
-    split giving the same loss to 1e-13: there the search stops where it stands, near the unlimited-data split.
-    """
-    a, b = np.exp(values["log_A"]), np.exp(values["log_B"])
-    alpha, beta = values["alpha"], values["beta"]
-    shape = np.broadcast_shapes(log_budget.shape, log_u.shape, start.shape, alpha.shape)
-    c = {name: np.broadcast_to(v, shape).ravel() for name, v in (
-        ("a", a), ("b", b), ("alpha", alpha), ("beta", beta), ("log_budget", log_budget), ("log_u", log_u),
-        ("log_u_n", log_u_n), ("r_d", r_star_d), ("r_n", r_star_n))}
-    x = np.broadcast_to(start, shape).ravel().copy()
-    result = x.copy()
-    c |= {"x": x, "lo": x - 8.0, "hi": x + 8.0, "previous": np.full(x.size, 16.0), "index": np.arange(x.size)}
-    for _ in range(NEWTON_STEPS):
-        xa = c["x"]
-        p, dp, ddp = _effective(xa, c["log_u_n"], c["r_n"])
-        q, dq, ddq = _effective(c["log_budget"] - xa, c["log_u"], c["r_d"])
-        n_term, d_term = c["a"] * np.exp(-c["alpha"] * p), c["b"] * np.exp(-c["beta"] * q)
-        slope = -c["alpha"] * n_term * dp + c["beta"] * d_term * dq
-        curvature = (n_term * (c["alpha"] ** 2 * dp**2 - c["alpha"] * ddp)
-                     + d_term * (c["beta"] ** 2 * dq**2 - c["beta"] * ddq))
-        lo, hi = np.where(slope < 0, xa, c["lo"]), np.where(slope < 0, c["hi"], xa)
-        newton = -slope / np.where(curvature > 0, curvature, np.inf)
-        fast = (curvature > 0) & (xa + newton >= lo) & (xa + newton <= hi) & (np.abs(newton) <= np.abs(c["previous"]) / 2)
-        step = np.where(fast, newton, (lo + hi) / 2 - xa)
-        # Where the loss is so flat that no split changes it by 1e-13 of itself, stay: any split is as good.
-        step = np.where(np.abs(slope) < 1e-13 * (n_term + d_term), 0.0, step)
-        c |= {"x": xa + step, "lo": lo, "hi": hi, "previous": step}
-        result[c["index"]] = c["x"]
-        moving = np.abs(step) >= 1e-10
-        if not moving.any():
-            break
-        c = {name: v[moving] for name, v in c.items()}  # only the elements still moving go on
-    return result.reshape(shape)
-
-
-def for_unique_tokens(draws: LawDraws, unique_tokens, budget: float | None = None, *, r_star_d, r_star_n,
-                      level: float) -> list[ForUniqueTokens]:
-    """:class:`ForUniqueTokens` for each U; ``r_star_d`` and ``r_star_n`` are numbers or per-draw arrays."""
-    if draws.law.name != "chinchilla":
-        raise InputError(f"--unique-tokens needs a chinchilla-law fit (the data-constrained law extends that form); "
-                         f"this fit is of the {draws.law.name} law")
-    unique = _positive(unique_tokens, "--unique-tokens")
-    v = draws.values
-    frontier = draws.frontier()
-    log_u = np.log(unique)[:, None]
-    x_u = frontier.log_budget_for_tokens(log_u)
-    log_n_u = frontier.log_params(x_u)  # U_N: the model compute-optimal for U tokens
-    four = np.log(4.0) + log_u
-    log_n4 = frontier.log_params(frontier.log_budget_for_tokens(four))
-
-    def law(log_n, log_d, log_unique):
-        return data_constrained_loss(log_n, log_d, log_unique, v["log_E"], v["log_A"], v["log_B"], v["alpha"], v["beta"],
-                                     r_star_d, r_star_n)
-
-    columns = [np.exp(log_n_u), FLOP_PER_PARAM_TOKEN * np.exp(x_u), frontier.loss(x_u),
-               law(log_n4, four, log_u) - law(log_n4, four, four)]
-    if budget is not None:
-        log_budget = np.log(_positive(budget, "--compute")[0] / FLOP_PER_PARAM_TOKEN) + np.zeros_like(log_u)
-        unlimited = frontier.log_params(log_budget)
-        log_n = data_constrained_optimum(v, log_budget, log_u, log_n_u, r_star_d, r_star_n, unlimited)
-        loss = law(log_n, log_budget - log_n, log_u)
-        columns += [np.exp(log_n), np.exp(log_budget - log_n), np.exp(log_budget - log_n - log_u), loss,
-                    loss - frontier.loss(log_budget), np.exp(unlimited)]
-    summaries = [_intervals(c, level) for c in columns]
-    extra = {"budget": float(budget)} if budget is not None else {}
-    return [ForUniqueTokens(float(u), *(s[i] for s in summaries[:4]), **extra,
-                            **dict(zip(("params", "tokens", "epochs", "loss", "penalty", "params_unlimited"),
-                                       (s[i] for s in summaries[4:]))))
-            for i, u in enumerate(unique)]
-
-
-@dataclass(frozen=True)
-class Accelerator:
-    """An accelerator's dense BF16 peak throughput (FLOP/s) and where the number comes from."""
-
-    name: str
-    peak_flops: float
-    citation: str
-
-
-def accelerator(name: str) -> Accelerator:
-    """The accelerator called ``name`` (case and spaces ignored) in the published table."""
-    table = published.accelerators()
-    key = name.replace(" ", "").lower()
-    for row in table.itertuples():
-        if row.accelerator.replace(" ", "").lower() == key:
-            return Accelerator(row.accelerator, float(row.peak_tflops) * 1e12, row.citation)
-    raise InputError(f"--gpu {name!r}: unknown accelerator (known: {', '.join(table['accelerator'])})")
-
-
-def mfu_prior() -> tuple[float, float]:
-    """Beta(a, b) for model FLOPs utilisation, with the mean and variance of the MFUs that large runs
-    reported (one value per run: a run reported at several configurations counts once, at their mean)."""
-    per_run = published.mfu().groupby("run", sort=False)["mfu"].mean().to_numpy()
-    mean, var = per_run.mean(), per_run.var(ddof=1)
-    strength = mean * (1 - mean) / var - 1
-    return float(mean * strength), float((1 - mean) * strength)
-
-
-def mfu_draws(size: int, mfu: float | None, seed: int) -> np.ndarray:
-    """``size`` draws of MFU: the published prior, or ``mfu`` exactly."""
-    if mfu is not None:
-        if not (0 < mfu <= 1 and math.isfinite(mfu)):
-            raise InputError(f"--mfu={mfu:g} must be in (0, 1]")
-        return np.full(size, float(mfu))
-    return np.random.default_rng([seed, 3]).beta(*mfu_prior(), size)
-
-
-@dataclass(frozen=True)
-class ForHardware:
-    """What ``count`` accelerators for ``days`` days buy: the MFU, the FLOP, and the compute-optimal N, D and
-    expected loss at that compute, with intervals that carry the MFU's uncertainty."""
-
-    accelerator: Accelerator
-    count: float
-    days: float
-    mfu: Interval
-    compute: Interval
-    params: Interval
-    tokens: Interval
-    loss: Interval
-
-
-def hardware_compute(hardware: Accelerator, count, days, mfu) -> np.ndarray:
-    """FLOP (broadcast over the arguments): count x peak x seconds x MFU."""
-    return count * hardware.peak_flops * days * SECONDS_PER_DAY * mfu
-
-
-def for_hardware(draws: LawDraws, hardware: Accelerator, count, days, *, mfu: float | None = None, level: float,
-                 seed: int = 0) -> list[ForHardware]:
-    """The compute-optimal run that ``count`` x ``hardware`` for ``days`` days affords, for each (count, days)
-    pair (broadcast), per draw of law and MFU (one MFU draw per law draw, the same for every pair)."""
-    count, days = np.broadcast_arrays(_positive(count, "--gpus"), _positive(days, "--days"))
-    frontier = draws.frontier()
-    utilisation = mfu_draws(frontier.a.size, mfu, seed)
-    compute = hardware_compute(hardware, count[:, None], days[:, None], utilisation[None, :])
-    log_budget = np.log(compute / FLOP_PER_PARAM_TOKEN)
-    log_n = frontier.log_params(log_budget)
-    mfu_interval = _intervals(utilisation, level)[0]
-    columns = [_intervals(values, level) for values in (compute, np.exp(log_n), np.exp(log_budget - log_n),
-                                                         frontier.loss(log_budget))]
-    return [ForHardware(hardware, float(k), float(t), mfu_interval, *(column[i] for column in columns))
-            for i, (k, t) in enumerate(zip(count, days))]
-
-
-def training_days(hardware: Accelerator, count: float, params, tokens, *, mfu: float | None = None, level: float,
-                  seed: int = 0, size: int = 4000) -> list[Interval]:
-    """Wall-clock days to train each (N, D) on ``count`` x ``hardware``: 6ND / (count x peak x MFU), over MFU."""
-    params, tokens = np.broadcast_arrays(_positive(params, "--params"), _positive(tokens, "--tokens"))
-    flop_per_day = hardware_compute(hardware, _positive(count, "--gpus")[0], 1.0, mfu_draws(size, mfu, seed))
-    return _intervals(FLOP_PER_PARAM_TOKEN * params[:, None] * tokens[:, None] / flop_per_day[None, :], level)
 
 
 @dataclass(frozen=True)
@@ -392,7 +182,7 @@ def for_target(draws: LawDraws, targets, *, probabilities=PROBABILITIES, level: 
                 reach[p] = None
                 continue
             log_n = frontier.log_params(x)
-            params, tokens = _intervals(np.stack([np.exp(log_n), np.exp(x - log_n)]), level)
+            params, tokens = summaries(np.stack([np.exp(log_n), np.exp(x - log_n)]), level)
             reach[p] = Reach(p, FLOP_PER_PARAM_TOKEN * math.exp(x), params, tokens)
         out.append(ForTarget(float(target), float(ok[i].mean()), reach))
     return out

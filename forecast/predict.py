@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # scaling_forecast.laws imports PyMC, which reading a saved f
 # Query points per block: bounds each temporary at 4000 draws x 500 x 8 B = 16 MB
 # (blocks of 250 to 1000 points ran equally fast here).
 BLOCK = 500
+# Decades between the computes at which plan reads a pooled fit's departure: it is constant within a fitted
+# bin (a fifth of a decade) and linear beyond the runs, so reading it at the nearest of these moves little.
+DEPARTURE_STEP = 0.01
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,26 @@ class LawDraws:
             return mu
         log10_compute = (np.log(FLOP_PER_PARAM_TOKEN) + log_n + log_d) / np.log(10)
         return mu + self.departure(log10_compute, seed).astype(mu.dtype)
+
+    def log_departure(self, log10_compute: np.ndarray, seed: int) -> np.ndarray:
+        """The departure from the law in log loss at each draw's own compute (``log10_compute``: points x
+        draws), 0 for a fit without one: the departure's path along a grid of ``DEPARTURE_STEP`` decades over
+        their range (one call, so that every point shares one path per draw), read at each draw's nearest
+        grid point."""
+        if self.departure is None:
+            return np.zeros_like(log10_compute)
+        lo = float(log10_compute.min())
+        grid = lo + DEPARTURE_STEP * np.arange(int(np.ceil((float(log10_compute.max()) - lo) / DEPARTURE_STEP)) + 1)
+        path = self.departure(grid, seed)
+        return path[np.rint((log10_compute - lo) / DEPARTURE_STEP).astype(int), np.arange(path.shape[1])]
+
+    def departed(self, loss: np.ndarray, log_budget: np.ndarray, seed: int) -> np.ndarray:
+        """The law's expected ``loss`` (points x draws) at C = 6 exp(``log_budget``) with the departure there
+        (unchanged for a fit without one), as ``log_curve`` adds it to forecasts."""
+        if self.departure is None:
+            return loss
+        log10_compute = (np.log(FLOP_PER_PARAM_TOKEN) + np.broadcast_to(log_budget, loss.shape)) / np.log(10)
+        return loss * np.exp(self.log_departure(log10_compute, seed))
 
     def frontier(self) -> Frontier:
         """Per-draw compute-optimal frontier (an InputError for compute-only laws)."""

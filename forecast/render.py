@@ -4,6 +4,7 @@ returns. Every number says its units and interval level."""
 import json
 import sys
 from dataclasses import fields, is_dataclass
+from pathlib import PurePath
 
 import numpy as np
 
@@ -16,7 +17,7 @@ def print_json(value: object) -> None:
 
 def jsonable(value):
     """``value`` as plain JSON data, recursively: a result dataclass as its ``as_dict`` (or its fields), NaN as
-    None, so that JSON output stays standard."""
+    None (so that JSON output stays standard), a path as its text."""
     if hasattr(value, "as_dict") and not isinstance(value, type):
         return jsonable(value.as_dict())
     if is_dataclass(value) and not isinstance(value, type):
@@ -27,6 +28,8 @@ def jsonable(value):
         return [jsonable(v) for v in value]
     if isinstance(value, float | np.floating) and not np.isfinite(value):
         return None
+    if isinstance(value, PurePath):
+        return str(value)
     return value
 
 
@@ -177,49 +180,67 @@ def allocation(answer, level: float) -> None:
 
 def plan(answer) -> None:
     """The text of ``plan`` (a :class:`scaling_forecast.commands.Plan`)."""
+    for line in plan_lines(answer):
+        print(line)
+    if answer.report is not None:
+        print(f"report written to {answer.report}")
+    warn(answer.warnings)
+
+
+def plan_lines(answer) -> list[str]:
+    """``plan``'s answers as lines of text (indented lines belong to the line above), for the terminal and
+    the HTML page alike."""
+    from scaling_forecast.data_constrained import FLAT
+
+    lines = []
     pct = f"{answer.level:.0%}"
-    print(f"Planning from the {answer.source}; median [{pct} interval] over the posterior; C = 6ND FLOP; "
+    lines.append(f"Planning from the {answer.source}; median [{pct} interval] over the posterior; C = 6ND FLOP; "
           "loss is the expected loss in nats/token on the fit's loss scale.")
     for q in answer.for_params:
         more = "; ".join(f"{m:g}x D: {i.text('.4f')}" for m, i in q.more_data.items())
-        print(f"  N = {q.params:.3g} parameters: compute-optimal D {q.tokens.text('.3g')} tokens "
+        lines.append(f"  N = {q.params:.3g} parameters: compute-optimal D {q.tokens.text('.3g')} tokens "
               f"({q.tokens_per_param.text('.1f')} tokens/parameter), C {q.compute.text('.3g')} FLOP, loss "
               f"{q.loss.text('.4f')}; with other amounts of data, loss at {more}")
     if (h := answer.hardware) is not None:
-        print(f"  {h.count:g} x {h.accelerator.name} ({h.accelerator.peak_flops / 1e12:g} TFLOP/s dense BF16 each) for "
+        lines.append(f"  {h.count:g} x {h.accelerator.name} ({h.accelerator.peak_flops / 1e12:g} TFLOP/s dense BF16 each) for "
               f"{h.days:g} days at MFU {h.mfu.text('.2f')}: C {h.compute.text('.3g')} FLOP; compute-optimal N "
               f"{h.params.text('.3g')} parameters, D {h.tokens.text('.3g')} tokens, loss {h.loss.text('.4f')}")
     for row in answer.training_days:
-        print(f"  training N = {row['params']:.3g}, D = {row['tokens']:.3g} takes {row['days'].text('.3g')} days "
+        lines.append(f"  training N = {row['params']:.3g}, D = {row['tokens']:.3g} takes {row['days'].text('.3g')} days "
               "on that hardware (over the MFU prior)")
     for t in answer.targets:
-        print(f"  target loss {t.target:g}: P(reachable, the floor E below it) = {t.p_reachable:.3f}")
+        lines.append(f"  target loss {t.target:g}: P(reachable, the floor E below it) = {t.p_reachable:.3f}")
         for p, r in t.reach.items():
             if r is None:
-                print(f"    with probability {p:g}: not reachable (P(reachable) = {t.p_reachable:.3f} < {p:g})")
+                lines.append(f"    with probability {p:g}: not reachable (P(reachable) = {t.p_reachable:.3f} < {p:g})")
             else:
-                print(f"    with probability {p:g}: C = {r.compute:.3g} FLOP; there N_opt {r.params.text('.3g')} "
+                lines.append(f"    with probability {p:g}: C = {r.compute:.3g} FLOP; there N_opt {r.params.text('.3g')} "
                       f"parameters, D_opt {r.tokens.text('.3g')} tokens")
     for i in answer.inference:
         if i.params is None:
-            print(f"  target loss {i.target:g} with {i.inference_tokens:.3g} inference tokens: not reachable")
+            lines.append(f"  target loss {i.target:g} with {i.inference_tokens:.3g} inference tokens: not reachable")
             continue
-        print(f"  target loss {i.target:g} with {i.inference_tokens:.3g} inference tokens (Sardana et al.; over the "
+        lines.append(f"  target loss {i.target:g} with {i.inference_tokens:.3g} inference tokens (Sardana et al.; over the "
               f"draws that reach it, P = {i.p_reachable:.3f}): N {i.params.text('.3g')} parameters on D "
               f"{i.tokens.text('.3g')} tokens, training C {i.training_compute.text('.3g')}, training + inference "
               f"{i.total_compute.text('.3g')} FLOP; the Chinchilla-optimal run for that loss (N "
               f"{i.chinchilla_params.text('.3g')}) costs {i.chinchilla_total_compute.text('.3g')} in all, so the "
               f"inference-aware run saves {i.saving.text('.1%')} of the total")
+    if answer.unique_tokens:
+        lines.append(f"  Unique tokens, with Muennighoff et al.'s data-constrained law ({answer.r_stars}):")
     for u in answer.unique_tokens:
-        print(f"  U = {u.unique_tokens:.3g} unique tokens (Muennighoff et al.'s data-constrained law): unrepeated they "
+        lines.append(f"  U = {u.unique_tokens:.3g} unique tokens: unrepeated they "
               f"support a compute-optimal N of {u.params_without_repeats.text('.3g')} parameters (C "
               f"{u.compute_without_repeats.text('.3g')} FLOP, loss {u.loss_without_repeats.text('.4f')}); 4 epochs "
               f"over them cost {u.four_epochs.text('.2e')} nats/token against 4U fresh tokens")
         if u.budget is not None:
-            print(f"    at C = {u.budget:.3g} FLOP: N {u.params.text('.3g')} parameters (unlimited data: "
+            lines.append(f"    at C = {u.budget:.3g} FLOP: N {u.params.text('.3g')} parameters (unlimited data: "
                   f"{u.params_unlimited.text('.3g')}), D {u.tokens.text('.3g')} tokens, {u.epochs.text('.2f')} "
                   f"epochs, loss {u.loss.text('.4f')}, {u.penalty.text('.2e')} above unlimited data")
-    warn(answer.warnings)
+            if u.saturated:
+                lines.append(f"    in {u.saturated:.0%} of draws that loss is within {FLAT:g} nats/token of the lowest U allows "
+                      "at any compute: the budget is more than U can use, and many model sizes come as close")
+    return lines
 
 
 def warn(warnings: list[str]) -> None:
@@ -309,13 +330,14 @@ def datawall(result, description: str) -> None:
         print(f"  {r.demand.replace('_', ' ') + k:<30} repetition {'on ' if r.repetition else 'off'}  "
               f"{r.interval(0.8).text('.1f')}  50% {half.lo:.1f}-{half.hi:.1f}  "
               f"90% {most.lo:.1f}-{most.hi:.1f}  P(never) {r.p_never:.3f}")
-    print(f"Loss of the frontier run at the wall (compute trend, repetition on; Chinchilla law, nats/token, "
-          f"{level:.0%} predictive; R*_D = {result.r_star:g}):")
+    print(f"Loss of a run with the frontier's compute at the wall (compute trend, repetition on; Chinchilla law, "
+          f"nats/token, {level:.0%} predictive): data capped = the data-constrained optimum for the stock's unique "
+          f"tokens (Muennighoff et al.; {result.r_stars}), unlimited = the compute-optimal run on fresh data:")
     for k, w in result.loss_at_wall.items():
-        print(f"  {k}x overtrained, year {w.year_median:.1f}: N {w.params.text('.3g')} parameters, "
-              f"{w.epochs.text('.2f')} epochs over the stock; loss with data capped {w.capped.text('.4f')}, "
+        print(f"  wall of the {k}x overtrained demand, year {w.year_median:.1f}: capped run N {w.params.text('.3g')} "
+              f"parameters, {w.epochs.text('.2f')} epochs over the stock; loss with data capped {w.capped.text('.4f')}, "
               f"unlimited {w.unlimited.text('.4f')}; penalty {w.penalty.text('.2e')}")
-    print("Loss of the frontier run by year (compute trend, Chinchilla-optimal), data capped vs unlimited "
+    print("Loss of a run with the frontier's compute by year (compute trend), data capped vs unlimited "
           "(penalty: capped - unlimited expected loss, same draw):")
     for year, w in result.loss_by_year.items():
         print(f"  {year}: {w.epochs.text('.2f')} epochs; capped {w.capped.text('.4f')}, unlimited "

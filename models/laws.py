@@ -43,7 +43,12 @@ def effective_log_tokens(log_d, log_u, r_star, xp: ModuleType = np):
     tokens are worth less and less, and D' never exceeds U (1 + R*_D). With no
     repetition (D = U) D' = D exactly.
     """
-    repetitions = xp.exp(log_d - log_u) - 1
+    return repeated_log_count(log_u, xp.exp(log_d - log_u) - 1, r_star, xp)
+
+
+def repeated_log_count(log_u, repetitions, r_star, xp: ModuleType = np):
+    """log X' = log(U + U R* (1 - exp(-R / R*))) from U and the repetitions R = X/U - 1 (the form of
+    :func:`effective_log_tokens`, for callers that already hold R)."""
     return log_u + xp.log1p(r_star * (1 - xp.exp(-repetitions / r_star)))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq, minimize_scalar
 
-from scaling_forecast import plan, published
+from scaling_forecast import data_constrained, hardware, plan, published
 from scaling_forecast.intervals import Interval, band, quantiles
 
 DRAWS = 200  # per-draw numerical solutions are scalar loops; 200 draws keep this test to seconds
@@ -71,14 +71,14 @@ def test_chinchillas_own_size_gets_about_its_own_data(chinchilla_epoch_fit):
 
 @pytest.mark.needs_data
 def test_hardware_buys_its_flop_and_the_optimum_there(draws):
-    h100 = plan.accelerator("h100")
-    (answer,) = plan.for_hardware(draws, h100, 1024, 30, mfu=0.4, level=0.8)
+    h100 = hardware.accelerator("h100")
+    (answer,) = hardware.for_hardware(draws, h100, 1024, 30, mfu=0.4, level=0.8)
     compute = 1024 * 989.5e12 * 30 * 86400 * 0.4
     assert answer.compute.median == pytest.approx(compute, rel=1e-12) and answer.mfu.median == 0.4
     best = np.exp([_best_log_n(draws, s, math.log(compute / 6)) for s in range(DRAWS)])
     _close(answer.params, _summary(best, 0.8))
     _close(answer.tokens, _summary(compute / 6 / best, 0.8))
-    (uncertain, longer) = plan.for_hardware(draws, h100, 1024, [30, 60], level=0.8)
+    (uncertain, longer) = hardware.for_hardware(draws, h100, 1024, [30, 60], level=0.8)
     assert longer.compute.median == pytest.approx(2 * uncertain.compute.median, rel=1e-12)  # the same MFU draws
     assert uncertain.compute.hi / uncertain.compute.lo > 2  # the MFU prior spans about 0.2 to 0.55
 
@@ -108,13 +108,13 @@ def test_a_target_below_the_floor_is_not_reachable_and_says_how_likely(draws):
 
 
 def test_training_days_are_flop_over_throughput():
-    h100 = plan.accelerator("H100")
-    (days,) = plan.training_days(h100, 2048, [7e10], [1.4e12], mfu=0.5, level=0.9)
+    h100 = hardware.accelerator("H100")
+    (days,) = hardware.training_days(h100, 2048, [7e10], [1.4e12], mfu=0.5, level=0.9)
     assert days.median == pytest.approx(6 * 7e10 * 1.4e12 / (2048 * 989.5e12 * 0.5) / 86400, rel=1e-12)
 
 
 def test_the_mfu_prior_is_centred_on_the_published_runs():
-    a, b = plan.mfu_prior()
+    a, b = hardware.mfu_prior()
     per_run = published.mfu().groupby("run")["mfu"].mean()
     assert a / (a + b) == pytest.approx(per_run.mean(), rel=1e-12) and 0.2 < per_run.mean() < 0.5
 
@@ -133,8 +133,10 @@ def test_the_mfu_prior_is_centred_on_the_published_runs():
     (("--target-loss", "2", "--inference-tokens", "0"), "--inference-tokens=0 must be positive"),
     (("--params", "7e10", "--compute", "1e22"), "--compute in plan is the budget of the data-constrained optimum"),
     ((), "give --params, --gpus/--gpu/--days, --target-loss or --unique-tokens"),
+    (("--params", "7e10", "--out", "{fit}"), "is also the input"),
 ])
 def test_bad_questions_are_one_line_errors(chinchilla_epoch_file, args, message):
+    args = [a.format(fit=chinchilla_epoch_file) for a in args]
     run = subprocess.run([sys.executable, "-m", "scaling_forecast", "plan", str(chinchilla_epoch_file), *args],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
@@ -169,7 +171,7 @@ def test_short_data_buys_more_epochs_and_a_smaller_model():
     """Their README's grid search for 8.67B parameters' budget on 25B unique tokens: 6.8B parameters, 227B
     tokens, 9.1 epochs ("many epochs, fewer params"); the exact optimum lies within its grid step (0.4%)
     and rounding (the printed 6.8B), here 1.5%."""
-    (answer,) = plan.for_unique_tokens(_muennighoff_draws(), [25e9], 6 * 8.67e9 * 178e9, r_star_d=R_STAR_D,
+    (answer,) = data_constrained.for_unique_tokens(_muennighoff_draws(), [25e9], 6 * 8.67e9 * 178e9, r_star_d=R_STAR_D,
                                        r_star_n=R_STAR_N, level=0.9)
     assert answer.params.median == pytest.approx(6.8e9, rel=0.015)
     assert answer.tokens.median == pytest.approx(227e9, rel=0.015) and answer.epochs.median == pytest.approx(9.1, rel=0.015)
@@ -182,29 +184,69 @@ def test_up_to_four_epochs_is_nearly_as_good_as_new_data():
     times more."""
     draws = _muennighoff_draws()
     for u in (25e9, 1e12):
-        (answer,) = plan.for_unique_tokens(draws, [u], r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9)
+        (answer,) = data_constrained.for_unique_tokens(draws, [u], r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9)
         assert 0 < answer.four_epochs.median < 0.01 * answer.loss_without_repeats.median
 
 
 @pytest.mark.needs_data
-def test_the_data_constrained_optimum_is_the_numerical_one_per_draw(draws):
+@pytest.mark.parametrize("u, budget", [(25e9, 9.26e21), (3e11, 5.76e23), (1e13, 5.76e23), (2e9, 1e24)])
+def test_the_data_constrained_optimum_is_the_numerical_one_per_draw(draws, u, budget):
+    """Per draw (law and R* drawn together, as plan does), the numerical minimum of the data-constrained loss
+    over the split: short data (many epochs), the main job's question, data to spare (the unlimited optimum
+    repeats nothing) and data far too short for the budget (saturated: the loss, not N, is compared)."""
     from scaling_forecast.models.laws import data_constrained_loss
 
-    u, budget = 25e9, 9.26e21
-    (answer,) = plan.for_unique_tokens(draws, [u], budget, r_star_d=R_STAR_D, r_star_n=R_STAR_N, level=0.9)
+    r_stars, _ = data_constrained.r_star_draws({}, DRAWS, seed=0)
+    (answer,) = data_constrained.for_unique_tokens(draws, [u], budget, r_star_d=r_stars["R_star_D"],
+                                                   r_star_n=r_stars["R_star_N"], level=0.9)
     log_budget = math.log(budget / 6)
 
     def best(s):
         v = {k: float(x[s]) for k, x in draws.values.items()}
         found = minimize_scalar(lambda x: data_constrained_loss(x, log_budget - x, math.log(u), v["log_E"], v["log_A"],
-                                                                v["log_B"], v["alpha"], v["beta"], R_STAR_D, R_STAR_N),
+                                                                v["log_B"], v["alpha"], v["beta"], r_stars["R_star_D"][s],
+                                                                r_stars["R_star_N"][s]),
                                 bounds=(15.0, 35.0), method="bounded", options={"xatol": 1e-12})
-        return math.exp(found.x)
+        return math.exp(found.x), found.fun
 
-    params = np.array([best(s) for s in range(DRAWS)])
+    params, losses = np.array([best(s) for s in range(DRAWS)]).T
+    _close(answer.loss, _summary(losses, 0.9))
+    if answer.saturated > 0.5:
+        return
     _close(answer.params, _summary(params, 0.9))
     _close(answer.epochs, _summary(budget / 6 / params / u, 0.9))
-    assert answer.params.hi < answer.params_unlimited.lo  # the posterior agrees: fewer parameters, more epochs
+    if u * 4 < answer.tokens.lo:
+        # Muennighoff et al.'s direction (fewer parameters, more epochs) in most draws, not all: where R*_N
+        # drew large against R*_D, excess parameters cost less than repeated data and the optimum grows.
+        smaller = (params < np.exp(draws.frontier().log_params(log_budget))).mean()
+        assert smaller > 0.5 and answer.params.median < answer.params_unlimited.median
+
+
+def test_an_optimum_that_repeats_nothing_is_chinchillas():
+    """With data to spare the data-constrained optimum is the unlimited one exactly, and no penalty."""
+    (answer,) = data_constrained.for_unique_tokens(_muennighoff_draws(), [1e13], 1e22, r_star_d=R_STAR_D,
+                                                   r_star_n=R_STAR_N, level=0.9)
+    assert answer.params.median == answer.params_unlimited.median
+    assert answer.penalty.median == 0
+    assert answer.saturated == 0
+
+
+def test_a_budget_far_beyond_the_data_is_saturated():
+    """1e9 unique tokens cannot use 1e25 FLOP: the optimum's loss lies at the lowest those tokens allow."""
+    (answer,) = data_constrained.for_unique_tokens(_muennighoff_draws(), [1e9], 1e25, r_star_d=R_STAR_D,
+                                                   r_star_n=R_STAR_N, level=0.9)
+    assert answer.saturated == 1 and answer.epochs.median > 100
+
+
+def test_r_stars_come_from_the_posterior_when_the_fit_has_them():
+    import xarray as xr
+
+    posterior = xr.Dataset({"R_star_D": (("chain", "draw"), np.full((2, 3), 40.0))})
+    draws, said = data_constrained.r_star_draws(posterior, 6, seed=1)
+    assert (draws["R_star_D"] == 40.0).all() and "R*_D from the fit's posterior" in said
+    spread = np.log(data_constrained.r_star_draws({}, 20000, seed=1)[0]["R_star_N"] / R_STAR_N)
+    # 20000 draws: the sample sd of a normal is within 2% of its sd with overwhelming probability
+    assert np.median(spread) == pytest.approx(0, abs=0.03) and spread.std() == pytest.approx(1.0, rel=0.02)
 
 
 @pytest.mark.needs_data
@@ -231,3 +273,27 @@ def test_serving_many_tokens_favours_a_smaller_model_trained_longer(draws):
     assert answer.params.hi < answer.chinchilla_params.median and answer.saving.lo > 0.1
     (little,) = plan.for_inference(draws, [target], 1.0, level=0.9)  # one token served: Chinchilla's run
     _close(little.params, little.chinchilla_params)
+
+
+@pytest.mark.needs_data
+def test_the_page_holds_every_answer_and_its_figure(chinchilla_epoch_fit, tmp_path):
+    """plan --out: a titled page with the answers as plan prints them and one figure that decodes."""
+    import base64
+    import html
+    import io
+    import re
+
+    from matplotlib.image import imread
+
+    from scaling_forecast import commands, render
+
+    answer = commands.plan(chinchilla_epoch_fit, (7e10,), (), {"gpus": 1024, "gpu": "H100", "days": 30, "mfu": None},
+                           {"losses": (1.9,), "probabilities": (), "inference_tokens": 2e13},
+                           {"tokens": (3e11,), "compute": 5.76e23}, 0.9, 0, tmp_path / "plan.html")
+    text = answer.report.read_text()
+    assert "<h1>Planning answers</h1>" in text
+    for line in render.plan_lines(answer):
+        assert html.escape(line.strip()) in text
+    (image,) = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    height, width, _ = imread(io.BytesIO(base64.b64decode(image)), format="png").shape
+    assert width > 1000 and height > 300

@@ -90,6 +90,33 @@ def test_pooled_forecasts_widen_with_distance_beyond_the_fitted_runs(gemstones_f
 
 
 @pytest.mark.needs_data
+def test_plan_from_a_pooled_fit_carries_its_departure(gemstones_fit, population_cache):
+    """plan's losses at a given compute carry the departure that predict adds (the split stays the law's),
+    and where they cannot (the compute to a target loss) it says so."""
+    from dataclasses import replace
+
+    from scaling_forecast import data_constrained, plan
+
+    folder, runs, _ = gemstones_fit
+    fitted = ScalingLawFit.load(folder / "fit.nc")
+    law_only = replace(fitted.draws, departure=None)
+    n = float(runs["params"].max() * 30)  # a compute-optimal run well beyond the fitted runs
+    (pooled,), (law,) = (plan.for_params(d, [n], level=0.8, seed=3) for d in (fitted.draws, law_only))
+    assert pooled.tokens == law.tokens and pooled.compute == law.compute
+    assert pooled.loss.hi - pooled.loss.lo > 1.2 * (law.loss.hi - law.loss.lo), (pooled.loss, law.loss)
+    # Halving D keeps the run inside the same stretch of compute: the departure there is read at each draw's own
+    # compute, as predict reads it at a point's.
+    assert pooled.more_data[0.5].median > pooled.loss.median > pooled.more_data[2.0].median
+    (limited,) = data_constrained.for_unique_tokens(fitted.draws, [n * 5], 1e22, r_star_d=15.4, r_star_n=5.3,
+                                                    level=0.8, seed=3)
+    (limited_law,) = data_constrained.for_unique_tokens(law_only, [n * 5], 1e22, r_star_d=15.4, r_star_n=5.3,
+                                                        level=0.8, seed=3)
+    assert limited.params == limited_law.params and limited.loss.hi - limited.loss.lo > limited_law.loss.hi - limited_law.loss.lo
+    targeted = _cli(population_cache, "plan", str(folder / "fit.nc"), "--target-loss", "2.5")
+    assert targeted.returncode == 0 and "without the departure from the law" in targeted.stderr, targeted.stderr
+
+
+@pytest.mark.needs_data
 def test_the_learned_bias_is_carried_only_as_far_as_it_was_learned(gemstones_fit):
     """Beyond ``extrapolation_reach`` decades the slope's mean stops adding up; its spread does not."""
     folder, _, _ = gemstones_fit

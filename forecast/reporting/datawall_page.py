@@ -72,9 +72,9 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: WallAn
                 f"Left: medians and {level:.0%} bands; dots are the notable models' training sets. Middle: P(the "
                 "largest training run's tokens have reached the stock) by year; the grey line is Villalobos et al.'s "
                 f"median, {pub['exhaustion_year']['value']:.0f}. Right: how much higher the frontier run's expected loss "
-                "(Chinchilla law, compute trend, compute-optimal split) is when its tokens come from the stock, "
-                f"repeated as needed (Muennighoff et al.'s effective data), than with unlimited data; medians and {level:.0%} "
-                "intervals over the posterior."),
+                "(Chinchilla law, compute trend) is when its tokens come from the stock, repeated as needed and the "
+                "split of its compute re-optimised for them (Muennighoff et al.'s data-constrained optimum), than the "
+                f"compute-optimal run with unlimited data; medians and {level:.0%} intervals over the posterior."),
         "<h2>Exhaustion year per scenario</h2>" + scenarios,
         "<h2>Loss at the wall (compute trend, repetition on)</h2>" + walls,
         "<h2>Sensitivity (mixture, 1x, repetition on)</h2>" + sens,
