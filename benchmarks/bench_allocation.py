@@ -30,8 +30,8 @@ from timing import repeat_times
 
 from scaling_forecast import runs
 from scaling_forecast.allocation import allocation_table, optimum
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.models.compute import FLOP_PER_PARAM_TOKEN
 
 COMPUTE = np.geomspace(1e18, 1e27, 1000)

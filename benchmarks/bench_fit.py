@@ -48,7 +48,7 @@ def main() -> None:
         "fit": [timed(fit_cmd) for _ in range(repeats)],
         "baseline": [timed([sys.executable, "-c", BASELINE]) for _ in range(repeats)],
     }
-    from scaling_forecast.fit import ScalingLawFit
+    from scaling_forecast.law_fit import ScalingLawFit
 
     fitted = ScalingLawFit.load(out)
     n, d = np.logspace(8, 12, 10_000), np.logspace(9, 13, 10_000)

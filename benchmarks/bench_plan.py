@@ -30,8 +30,8 @@ from scipy.optimize import brentq, minimize_scalar
 from timing import repeat_times
 
 from scaling_forecast import data_constrained, hardware, plan, runs
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.models.laws import data_constrained_loss
 
 QUESTIONS = 1000

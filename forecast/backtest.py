@@ -114,7 +114,7 @@ def fit_hierarchical(train: pd.DataFrame, setting: Setting) -> Fitted:
 
 def fit_alone(train: pd.DataFrame, setting: Setting) -> Fitted:
     """The Chinchilla law fitted to the family's runs alone (``fit --no-pool``)."""
-    from scaling_forecast.fit import ScalingLawFit
+    from scaling_forecast.law_fit import ScalingLawFit
 
     return ScalingLawFit.fit(train, source=setting.family, source_sha256="-", sampler=setting.sampler, progress=False)
 

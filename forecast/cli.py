@@ -16,6 +16,7 @@ from scaling_forecast.options import (
     DRAWS,
     LEVEL,
     SEED,
+    OrderedCommand,
     allow_option,
     force_option,
     json_flag,
@@ -68,13 +69,14 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
     _unconverged(fitted.diagnostics, allow_unconverged)  # again after the numbers, and the exit code
 
 
-@app.command("predict")
+@app.command("predict", cls=OrderedCommand)
 @click.argument("fit_file", type=click.Path(path_type=Path))
 @click.option("--model", "models", multiple=True,
               help="A published configuration by name, e.g. 'GPT-3 175B' (data/published/model_configs.csv; repeatable).")
 @click.option("--params", "params", type=float, multiple=True, help="Model size N, parameters (repeatable).")
 @click.option("--tokens", "tokens", type=float, multiple=True, help="Training tokens D (repeatable, paired with --params).")
-@click.option("--compute", "compute", type=float, multiple=True, help="Training FLOP C instead of tokens: D = C / (6N).")
+@click.option("--compute", "compute", type=float, multiple=True,
+              help="Training FLOP C instead of tokens: D = C / (6N) (--params pair with --tokens and --compute in order).")
 @click.option("--grid", type=click.Path(path_type=Path),
               help="CSV of query points: column params and one of tokens or compute (FLOP).")
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
@@ -82,7 +84,8 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 @json_flag
 def predict_command(fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json) -> None:
     """Forecast loss at (params, tokens), (params, compute) or published models from a saved fit."""
-    n, d = query_points.points(models, params, tokens, compute, grid)
+    models = query_points.model_names(models)
+    n, d = query_points.points(models, params, tokens, compute, grid, click.get_current_context().meta["option_order"])
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.predict(fitted, n, d, models, level)
@@ -136,7 +139,7 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
     """Compute-optimal N and D for FLOP budgets, and the compute overhead of given (N, D), from a saved fit."""
     if not (budgets or models or params):
         raise InputError("give at least one --compute budget, --model, or --params with --tokens")
-    budgets = query_points.budgets(budgets)
+    budgets, models = query_points.budgets(budgets), query_points.model_names(models)
     n, d = query_points.points(models, params, tokens, (), None) if (models or params) else ((), ())
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)

@@ -39,11 +39,12 @@ def data_show(name: str, as_json: bool) -> None:
 
 @data_app.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--columns", help="Your CSV's headers for ours, e.g. params=N,tokens=D,loss=L.")
 @json_flag
-def data_check(file: Path, as_json: bool) -> None:
+def data_check(file: Path, columns: str | None, as_json: bool) -> None:
     """Validate a CSV of your own runs with the checks every command applies."""
     try:
-        table = runs.read_runs_csv(file)
+        table = runs.read_runs_csv(file, runs.column_map(columns))
     except InputError as err:
         if not as_json:
             raise

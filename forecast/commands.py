@@ -29,18 +29,22 @@ DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare,
 def fit_class():
     """The fitted-law class, imported on use: PyMC and ArviZ take seconds to import, which `data`
     commands and --help should not pay."""
-    from scaling_forecast.fit import ScalingLawFit
+    from scaling_forecast.law_fit import ScalingLawFit
 
     return ScalingLawFit
 
 
 def load_selected(dataset, runs_file, families, loss_kinds, compute_min, compute_max, drop_highest_loss,
-                  non_embedding):
-    """Runs from a dataset or CSV, with the selection the flags describe."""
+                  non_embedding, columns=None):
+    """Runs from a dataset or CSV, with the selection the flags describe; a note on stderr names the
+    CSV's columns that are kept as metadata only."""
     for flag, value in (("compute-min", compute_min), ("compute-max", compute_max)):
         if value is not None and (problem := runs.value_problem("compute", value)):
             raise InputError(f"--{flag}: {problem}")
-    table, source, digest = runs.load_runs(dataset, runs_file)
+    table, source, digest = runs.load_runs(dataset, runs_file, runs.column_map(columns))
+    if extra := runs.metadata_columns(table):
+        print(f"note: {source}: column{'s' if len(extra) > 1 else ''} {', '.join(extra)} kept as metadata; the fit "
+              "uses params, tokens, loss (and unique_tokens, family, loss_kind where given)", file=sys.stderr)
     selection = RunSelection(tuple(families), tuple(loss_kinds), compute_min, compute_max, drop_highest_loss,
                              non_embedding)
     return table, source, digest, selection
@@ -64,6 +68,13 @@ def fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, pool
     elif pool and law != "chinchilla":
         raise InputError(f"--pool fits the chinchilla law; drop --pool to fit the {law} law alone")
     table, source, digest, selection = load_selected(**selection_flags)
+    return fit_table(table, source, digest, selection, law, sampler, pool, tune)
+
+
+def fit_table(table: pd.DataFrame, source: str, digest: str, selection: RunSelection, law: str,
+              sampler: SamplerSettings, pool: bool, tune: int | None = None, progress: bool | None = None):
+    """Fit ``law`` to the ``selection`` of a run table, pooled with the registered families or alone (the
+    command line's fits and the Python API's ``fit`` both come here)."""
     # Checked here, before a pooled fit loads (or builds) its population.
     chosen = selection.apply(table, minimum=MIN_RUNS_POOLED if pool else MIN_RUNS_ALONE)
     if warning := runs.rising_loss(chosen):
@@ -71,13 +82,13 @@ def fit_selected(selection_flags: dict, law: str, sampler: SamplerSettings, pool
     if not pool:
         sampler = sampler if tune is None else replace(sampler, tune=tune)
         return fit_class().fit(table, source=source, source_sha256=digest, law=law, selection=selection,
-                               sampler=sampler)
+                               sampler=sampler, progress=progress)
     from scaling_forecast.pooled import SAMPLER, PooledFit, load_population
 
     sampler = replace(SAMPLER, draws=sampler.draws, chains=sampler.chains, seed=sampler.seed,
                       tune=SAMPLER.tune if tune is None else tune)
     return PooledFit.fit(table, source=source, source_sha256=digest, population=load_population(),
-                         selection=selection, sampler=sampler)
+                         selection=selection, sampler=sampler, progress=progress)
 
 
 @dataclass(frozen=True)

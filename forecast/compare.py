@@ -15,8 +15,8 @@ import pandas as pd
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table, optimum, overhead_table
 from scaling_forecast.diagnostics import Diagnostics
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import Interval
+from scaling_forecast.law_fit import ScalingLawFit
 
 if TYPE_CHECKING:
     from scaling_forecast.reconcile import Reconciliation

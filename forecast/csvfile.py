@@ -13,17 +13,21 @@ from pathlib import Path
 from scaling_forecast.errors import InputError
 
 
-def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...], renamed: dict[str, str] | None = None,
+              extra: bool = False) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     """Non-blank data rows as (line number, {column: text}), and row problems found so far.
 
     Unreadable files, empty files and header problems raise at once; ragged
     rows come back as problems so the caller can report them with its own.
+    ``renamed`` ({our name: the file's}) reads the file's column under ours; with ``extra``, columns
+    outside ``allowed`` come back too (the caller keeps them as metadata) instead of being refused.
     """
-    lines, columns, problems = read_columns(path, required=required, allowed=allowed)
+    lines, columns, problems = read_columns(path, required=required, allowed=allowed, renamed=renamed, extra=extra)
     return [(line, {c: cells[i] for c, cells in columns.items()}) for i, line in enumerate(lines)], problems
 
 
-def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[list[int], dict[str, list[str]], list[str]]:
+def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...], renamed: dict[str, str] | None = None,
+                 extra: bool = False) -> tuple[list[int], dict[str, list[str]], list[str]]:
     """Like :func:`read_rows`, column by column (line numbers, {column: texts}): large grids stay cheap."""
     try:
         raw = path.read_bytes()
@@ -42,7 +46,14 @@ def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, .
     # csv parses the line ends itself: str.splitlines would also split a quoted cell at U+2028 or U+0085.
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader)]
-    header_problems = [f"unknown column {c!r} (allowed: {', '.join(allowed)})" for c in header if c not in allowed]
+    header_problems = [f"--columns {ours}={theirs}: the header has no column {theirs!r} (header: {','.join(header)})"
+                       for ours, theirs in (renamed or {}).items() if theirs not in header]
+    if header_problems:
+        raise InputError("\n".join(f"{path}:1: {p}" for p in header_problems))
+    theirs_to_ours = {theirs: ours for ours, theirs in (renamed or {}).items()}
+    header = [theirs_to_ours.get(h, h) for h in header]
+    if not extra:
+        header_problems = [f"unknown column {c!r} (allowed: {', '.join(allowed)})" for c in header if c not in allowed]
     header_problems += [f"column {c!r} appears more than once" for c in dict.fromkeys(header) if header.count(c) > 1]
     header_problems += [f"missing required column {c!r} (header: {','.join(header)})" for c in required if c not in header]
     if header_problems:

@@ -13,9 +13,9 @@ import pandas as pd
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table, optimum
 from scaling_forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import band, interval, quantiles
 from scaling_forecast.isoflop import Budgets
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.models.datawall import log_stock
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_frontier
 

@@ -33,6 +33,7 @@ def run_table(table: pd.DataFrame) -> dict:
             for column in runs.NUMERIC
             if (r := _range(table[column])) is not None
         },
+        "metadata_columns": runs.metadata_columns(table),
     }
 
 

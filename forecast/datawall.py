@@ -148,7 +148,7 @@ def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: Sa
     import nutpie
     import pymc as pm
 
-    from scaling_forecast.fit import sample
+    from scaling_forecast.law_fit import sample
 
     known = models.dropna(subset=["compute"])
     trends = sample(nutpie.compile_pymc_model(trend_model({

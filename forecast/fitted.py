@@ -1,6 +1,6 @@
 """The one interface every kind of fit implements, and reading any of them back from a file.
 
-A single-law fit (:class:`~scaling_forecast.fit.ScalingLawFit`), a pooled fit
+A single-law fit (:class:`~scaling_forecast.law_fit.ScalingLawFit`), a pooled fit
 (:class:`~scaling_forecast.pooled.PooledFit`), the hierarchical fit of several families
 (:class:`~scaling_forecast.hierarchy.HierarchicalFit`) and the Huber/bootstrap baseline
 (:class:`~scaling_forecast.baseline.BaselineFit`) all answer the same question, a new run's
@@ -52,8 +52,8 @@ class Fitted(Protocol):
 def load(path: str | Path) -> Fitted:
     """Any fit written by scaling-forecast, as the class of its kind (refused with one line when damaged)."""
     from scaling_forecast.baseline import BaselineFit
-    from scaling_forecast.fit import ScalingLawFit
     from scaling_forecast.hierarchy import HierarchicalFit
+    from scaling_forecast.law_fit import ScalingLawFit
 
     idata = savedfit.read(path)
     kinds = {"single": ScalingLawFit, "pooled": ScalingLawFit, "hierarchical": HierarchicalFit, "baseline": BaselineFit}

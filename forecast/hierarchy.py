@@ -13,8 +13,8 @@ from scaling_forecast import savedfit
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.families import CONFIGURATION
-from scaling_forecast.fit import sample
 from scaling_forecast.fit_settings import SamplerSettings
+from scaling_forecast.law_fit import sample
 from scaling_forecast.models.hierarchical import (
     BIN_DECADES,
     FAMILY_CONSTANTS,

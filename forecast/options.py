@@ -32,6 +32,8 @@ def selection_options(command):
     options = [
         click.option("--dataset", help="Registered dataset to fit (see 'data list')."),
         click.option("--runs", "runs_file", type=click.Path(path_type=Path), help="CSV of your own runs instead."),
+        click.option("--columns", help="Your CSV's headers for ours, e.g. params=N,tokens=D,loss=L (other columns are "
+                                       "kept as metadata)."),
         click.option("--family", "families", multiple=True, help="Keep only this family (repeatable)."),
         click.option("--loss-kind", "loss_kinds", multiple=True, help="Keep only this loss kind (repeatable)."),
         click.option("--compute-min", type=float, help="Keep runs with compute >= this many FLOP."),
@@ -76,3 +78,21 @@ def _stacked(command, options: list):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+class OrderedCommand(click.Command):
+    """A command that keeps the order in which options were given, one name per occurrence
+    (``ctx.meta["option_order"]``): click collects each repeatable option's values apart, and only this
+    order tells which of --tokens and --compute each --params is paired with."""
+
+    def make_parser(self, ctx: click.Context):
+        parser = super().make_parser(ctx)
+        parse = parser.parse_args
+
+        def recording(args):
+            opts, rest, order = parse(args=args)
+            ctx.meta["option_order"] = [p.name for p in order]
+            return opts, rest, order
+
+        parser.parse_args = recording
+        return parser

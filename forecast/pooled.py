@@ -17,10 +17,10 @@ import xarray as xr
 
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
-from scaling_forecast.fit import ScalingLawFit, _runs_dataset, sample
 from scaling_forecast.fit_settings import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit, configurations, departure
+from scaling_forecast.law_fit import ScalingLawFit, run_groups, sample
 from scaling_forecast.laws import LAWS
 from scaling_forecast.models.hierarchical import (
     EXTRAPOLATION_NU,
@@ -210,7 +210,8 @@ class PooledFit(ScalingLawFit):
             configs["compute"].to_numpy(), population=population.prior,
         )
         idata = sample(nutpie.compile_pymc_model(model), sampler, progress)
-        idata["runs"] = xr.DataTree(_runs_dataset(chosen))
+        for group, data in run_groups(chosen).items():
+            idata[group] = xr.DataTree(data)
         _, _, bin_log10c = compute_bins(configs["compute"].to_numpy(), np.zeros(len(configs), int))
         law = LAWS["chinchilla"]
         stamp(idata, cls.kind)

@@ -18,18 +18,19 @@ def points(
     tokens: tuple[float, ...] = (),
     compute: tuple[float, ...] = (),
     grid: Path | None = None,
+    order: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, D) of every query, in the order: named models, paired values, grid rows. D = C / (6N) where C is given."""
+    """(N, D) of every query, in the order: named models, paired values, grid rows. D = C / (6N) where C is
+    given; with both ``tokens`` and ``compute``, ``order`` (option names as given on the command line) says
+    which --params each pairs with."""
     n, d = [], []
     if models:
         configs = published.model_configs().set_index("model")
-        unknown = [m for m in models if m not in configs.index]
-        if unknown:
-            raise InputError(f"unknown model {unknown[0]!r}; published configurations: {', '.join(configs.index)}")
+        models = model_names(models)
         n += [float(configs.loc[m, "params"]) for m in models]
         d += [float(configs.loc[m, "tokens"]) for m in models]
     if params or tokens or compute:
-        pn, pd_ = _paired(params, tokens, compute)
+        pn, pd_ = _paired(params, tokens, compute, order)
         n += pn.tolist()
         d += pd_.tolist()
     if grid is not None:
@@ -41,22 +42,48 @@ def points(
     return np.asarray(n), np.asarray(d)
 
 
-def _paired(params, tokens, compute) -> tuple[np.ndarray, np.ndarray]:
+def model_names(names) -> tuple[str, ...]:
+    """Published configurations' names as the table spells them, matched ignoring case ("llama 65b")."""
+    known = published.model_configs()["model"].tolist()
+    by_key = {name.casefold(): name for name in known}
+    unknown = [name for name in names if name.casefold() not in by_key]
+    if unknown:
+        raise InputError(f"unknown model {unknown[0]!r}; published configurations: {', '.join(known)}")
+    return tuple(by_key[name.casefold()] for name in names)
+
+
+def _paired(params, tokens, compute, order: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
     if not params:
         raise InputError("--tokens and --compute need --params")
-    if bool(tokens) == bool(compute):
-        raise InputError("--params needs --tokens or --compute (not both)")
-    given, name = (tokens, "tokens") if tokens else (compute, "compute")
-    if len(given) != len(params) and 1 not in (len(given), len(params)):
-        raise InputError(f"{len(params)} --params values but {len(given)} --{name} values; give one each, or one of either")
-    n, other = np.broadcast_arrays(_flag("params", params), _flag(name, given))
-    if tokens:
-        return n, other
-    d = other / (FLOP_PER_PARAM_TOKEN * n)
-    for i, value in enumerate(d):
-        if problem := derived_tokens_problem(value):
-            raise InputError(f"--params {n[i]:g} with --compute {other[i]:g}: {problem}")
-    return n, d
+    if not (tokens or compute):
+        raise InputError("--params needs --tokens or --compute")
+    if tokens and compute:
+        if order is None:
+            raise InputError("give --tokens or --compute for every --params, not both (or one call for each)")
+        kinds = [name for name in order if name in ("tokens", "compute")]
+        if len(kinds) != len(params):
+            raise InputError(f"{len(params)} --params values but {len(kinds)} --tokens/--compute values; with both "
+                             "kinds give one per --params, in the same order")
+        given = {"tokens": iter(tokens), "compute": iter(compute)}
+        seconds = [(kind, next(given[kind])) for kind in kinds]
+    else:
+        name = "tokens" if tokens else "compute"
+        values = tokens or compute
+        if len(values) != len(params) and 1 not in (len(values), len(params)):
+            raise InputError(f"{len(params)} --params values but {len(values)} --{name} values; give one each, or one of either")
+        seconds = [(name, v) for v in values]
+    count = max(len(params), len(seconds))
+    n = np.broadcast_to(_flag("params", params), count)
+    d = []
+    for i, (kind, value) in enumerate(seconds * (count if len(seconds) == 1 else 1)):
+        (value,) = _flag(kind, (value,))
+        if kind == "tokens":
+            d.append(value)
+            continue
+        d.append(value / (FLOP_PER_PARAM_TOKEN * n[i]))
+        if problem := derived_tokens_problem(d[-1]):
+            raise InputError(f"--params {n[i]:g} with --compute {value:g}: {problem}")
+    return np.asarray(n, float), np.asarray(d, float)
 
 
 def derived_tokens_problem(tokens: float) -> str | None:

@@ -27,7 +27,7 @@ import pandas as pd
 from scaling_forecast.compare import Summary, summarise
 from scaling_forecast.diagnostics import Diagnostics
 from scaling_forecast.errors import InputError
-from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
 

@@ -69,6 +69,8 @@ def data_check(file, info: dict) -> None:
     print(f"{file}: valid, {info['runs']} runs; families: " + ", ".join(f"{k} ({v})" for k, v in info["families"].items()))
     for column, r in info["ranges"].items():
         print(_range(column, r))
+    if info["metadata_columns"]:
+        print(f"  kept as metadata, not used by fits: {', '.join(info['metadata_columns'])}")
 
 
 def fit_json(fitted, level: float) -> dict:

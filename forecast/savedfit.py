@@ -21,12 +21,14 @@ from scaling_forecast import __version__, laws, runs
 from scaling_forecast.errors import InputError
 from scaling_forecast.files import write_atomically
 
-# Written into every fit; raised when the layout of a saved fit changes (2: config_sha256). Files
-# without it were written before it existed, with the same layout as format 1; format-1 files have no
-# hash to check and load as before.
-FIT_FORMAT = 2
+# Written into every fit; raised when the layout of a saved fit changes (2: config_sha256; 3: the runs as
+# ArviZ's constant_data and observed_data groups, and a law fit's log_likelihood and posterior_predictive).
+# Files without it were written before it existed, with the same layout as format 1; format-1 files have no
+# hash to check. Older files load: their runs group is read as the two groups format 3 holds.
+FIT_FORMAT = 3
 KINDS = ("single", "pooled", "hierarchical", "baseline")
 HASHED_FROM = 2  # the first format that carries config_sha256
+RUN_GROUPS_FROM = 3  # the first format with constant_data and observed_data instead of a runs group
 JSON_ATTRS = ("selection", "priors", "sampler", "diagnostics")
 TEXT_ATTRS = ("law_formula", "dataset", "dataset_sha256", "package_version")
 RUN_NUMBERS = ("params", "tokens", "loss")
@@ -70,6 +72,12 @@ def read(path: str | Path, kinds: tuple[str, ...] = KINDS) -> xr.DataTree:
     problem = _header_problem(idata.attrs, kinds)
     if problem:
         raise InputError(f"{path}: {problem}")
+    if "runs" in idata.children and idata.attrs.get("fit_format", 1) < RUN_GROUPS_FROM:
+        runs = idata["runs"].to_dataset()
+        idata = idata.copy()
+        del idata["runs"]
+        idata["constant_data"] = xr.DataTree(runs.drop_vars("loss"))
+        idata["observed_data"] = xr.DataTree(xr.Dataset({"log_loss": np.log(runs["loss"])}))
     return idata
 
 
@@ -99,8 +107,8 @@ def validate(idata: xr.DataTree, path: Path) -> None:
 
 def _problem(idata: xr.DataTree) -> str | None:
     attrs = idata.attrs
-    if "law" not in attrs or "runs" not in idata.children:
-        return "not a law fit written by scaling-forecast (no law attribute or no runs group)"
+    if "law" not in attrs or not {"constant_data", "observed_data"} <= set(idata.children):
+        return "not a law fit written by scaling-forecast (no law attribute, or no constant_data and observed_data)"
     kind = attrs.get("kind", "single")
     if attrs["law"] not in laws.LAWS:
         return f"unknown law {attrs['law']!r} (known: {', '.join(laws.LAWS)})"
@@ -113,7 +121,11 @@ def _problem(idata: xr.DataTree) -> str | None:
                 raise ValueError
         except (TypeError, ValueError):
             return f"attribute {name!r} is not a JSON object; the file was edited or damaged: fit again"
-    return _posterior_problem(idata, laws.get(attrs["law"]), kind) or _runs_problem(idata["runs"].to_dataset())
+    observed = idata["observed_data"].to_dataset()
+    if "log_loss" not in observed.data_vars:
+        return "observed_data lacks log_loss: not a complete fit"
+    table = idata["constant_data"].to_dataset().assign(loss=np.exp(observed["log_loss"]))
+    return _posterior_problem(idata, laws.get(attrs["law"]), kind) or _runs_problem(table)
 
 
 def _posterior_problem(idata: xr.DataTree, law: laws.Law, kind: str) -> str | None:
@@ -143,12 +155,12 @@ def _posterior_problem(idata: xr.DataTree, law: laws.Law, kind: str) -> str | No
 
 def _runs_problem(table: xr.Dataset) -> str | None:
     if table.sizes.get("run", 0) == 0:
-        return "the runs group is empty: a fit needs the runs it was fitted to"
+        return "no runs in constant_data and observed_data: a fit needs the runs it was fitted to"
     missing = [c for c in ("family", "params", "tokens", "compute", "loss", "loss_kind") if c not in table.data_vars]
     if missing:
-        return f"the runs group lacks {', '.join(missing)}"
+        return f"the fitted runs lack {', '.join(missing)} (constant_data and observed_data's log_loss)"
     for column in RUN_NUMBERS:
         for i, value in enumerate(table[column].to_numpy()):
             if problem := runs.value_problem(column, float(value)):
-                return f"run {i} of the runs group: {problem}"
+                return f"run {i} of the fitted runs: {problem}"
     return None

@@ -13,7 +13,7 @@ import numpy as np
 
 from scaling_forecast.backtest import split
 from scaling_forecast.families import load_families
-from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.law_fit import ScalingLawFit
 
 
 def main() -> None:

@@ -44,8 +44,8 @@ def chinchilla_epoch_fit(mirror):
     """The main job's posterior: the Chinchilla law on chinchilla-epoch without its 5 highest-loss runs
     (as Besiroglu et al.), default sampler and seed; fitted once and shared (tests must not change it)."""
     from scaling_forecast import runs
-    from scaling_forecast.fit import ScalingLawFit
     from scaling_forecast.fit_settings import RunSelection
+    from scaling_forecast.law_fit import ScalingLawFit
 
     table, name, digest = runs.load_runs(dataset="chinchilla-epoch")
     return ScalingLawFit.fit(table, source=name, source_sha256=digest, selection=RunSelection(drop_highest_loss=5),

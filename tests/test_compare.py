@@ -14,8 +14,8 @@ import xarray as xr
 from golden import check, normalise
 
 from scaling_forecast import runs
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.reconcile import EmbeddingSizes
 
 

@@ -10,8 +10,8 @@ import pymc as pm
 import pytest
 
 from scaling_forecast import published, runs
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import SamplerSettings
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.models.chinchilla import chinchilla_model
 
 TRUTH = {"E": 1.8, "A": 450.0, "B": 1900.0, "alpha": 0.34, "beta": 0.36}
@@ -128,12 +128,15 @@ def test_predict_cli_json(chinchilla_fit, tmp_path):
 @pytest.mark.needs_data
 def test_predict_cli_named_models_and_compute(chinchilla_fit, tmp_path):
     path = chinchilla_fit.save(tmp_path / "fit.nc")
-    args = ["--model", "Chinchilla", "--model", "GPT-3 175B", "--params", "1e9", "--compute", "1e21", "--json"]
+    # Model names match ignoring case; --params pair with --tokens and --compute in the order given.
+    args = ["--model", "chinchilla", "--model", "GPT-3 175b", "--params", "1e9", "--compute", "1e21", "--params", "2e9",
+            "--tokens", "5e10", "--params", "3e9", "--compute", "2e21", "--json"]
     result = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)["predictions"]
-    assert [r["model"] for r in rows] == ["Chinchilla", "GPT-3 175B", ""]
+    assert [r["model"] for r in rows] == ["Chinchilla", "GPT-3 175B", "", "", ""]
     assert (rows[0]["params"], rows[0]["tokens"]) == (7.0e10, 1.4e12)
-    assert rows[2]["tokens"] == pytest.approx(1e21 / 6e9)
+    assert rows[2]["tokens"] == pytest.approx(1e21 / 6e9) and rows[3]["tokens"] == 5e10
+    assert rows[4]["tokens"] == pytest.approx(2e21 / 18e9)
     bad = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), "--model", "GPT-4"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown model 'GPT-4'") and "Traceback" not in bad.stderr

@@ -9,8 +9,8 @@ from scaling_forecast import fitted as fitted_module
 from scaling_forecast import savedfit
 from scaling_forecast.baseline import BaselineFit
 from scaling_forecast.errors import InputError
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.hierarchy import HierarchicalFit
+from scaling_forecast.law_fit import ScalingLawFit
 
 PARAMS, TOKENS = np.array([1e9, 7e10]), np.array([2e10, 1.4e12])
 
@@ -58,3 +58,42 @@ def test_a_fit_whose_settings_were_edited_is_refused(chinchilla_epoch_file, tmp_
     original = ScalingLawFit.load(chinchilla_epoch_file)
     savedfit.write(original.idata, tmp_path / "again.nc")
     assert fitted_module.load(tmp_path / "again.nc").attrs["config_sha256"] == original.attrs["config_sha256"]
+
+
+@pytest.mark.needs_data
+def test_a_saved_fit_is_what_arviz_expects(chinchilla_epoch_file, chinchilla_epoch_fit):
+    """The file alone, read by ArviZ: the data in observed_data (log loss) and constant_data, the model's own
+    pointwise log likelihood for loo and compare, and the fitted runs' posterior predictive for a PPC plot."""
+    import arviz as az
+
+    tree = az.from_netcdf(chinchilla_epoch_file)
+    runs = chinchilla_epoch_fit.runs
+    np.testing.assert_allclose(tree["observed_data"]["log_loss"].to_numpy(), np.log(runs["loss"].to_numpy()), rtol=1e-15)
+    assert {"params", "tokens", "compute", "family", "loss_kind"} <= set(tree["constant_data"].data_vars)
+    loo = az.loo(tree)
+    # The same PSIS-LOO as from the log likelihood recomputed in float64 (the file stores float32: 1e-6 of elpd).
+    assert loo.elpd == pytest.approx(chinchilla_epoch_fit.loo().elpd, rel=1e-6) and loo.n_data_points == len(runs)
+    table = az.compare({"first": tree, "again": az.from_netcdf(chinchilla_epoch_file)})
+    assert table["elpd_diff"].abs().max() == 0
+    replicated = tree["posterior_predictive"]["log_loss"].to_numpy()
+    observed = tree["observed_data"]["log_loss"].to_numpy()
+    # A calibrated fit's replicated runs bracket the observed ones: the 90% band holds most of the 240 runs.
+    lo, hi = np.quantile(replicated.reshape(-1, observed.size), [0.05, 0.95], axis=0)
+    assert 0.8 < ((observed > lo) & (observed < hi)).mean() <= 1.0
+    plot = az.plot_ppc_dist(tree)  # 50 replicated densities over the observed one
+    assert plot.viz["predictive_dist"].sizes["sample"] == 50 and plot.viz["plot"]["log_loss"].item().has_data()
+
+
+@pytest.mark.needs_data
+def test_a_fit_saved_in_the_earlier_layout_loads_to_the_same_forecasts(chinchilla_epoch_file, tmp_path):
+    """Format 2 kept the runs in one group with the loss itself; such files load as format 3 reads them."""
+    tree = xr.open_datatree(chinchilla_epoch_file).load()
+    groups = {name: tree[name].to_dataset() for name in ("posterior", "sample_stats")}
+    runs = tree["constant_data"].to_dataset().assign(loss=np.exp(tree["observed_data"]["log_loss"]))
+    old = xr.DataTree.from_dict(groups | {"runs": runs})
+    old.attrs.update(tree.attrs | {"fit_format": 2})
+    savedfit.write(old, tmp_path / "format2.nc")
+    loaded, current = ScalingLawFit.load(tmp_path / "format2.nc"), ScalingLawFit.load(chinchilla_epoch_file)
+    _same_forecasts(current, loaded)
+    assert loaded.runs.equals(current.runs.astype(loaded.runs.dtypes))
+    assert loaded.loo().elpd == pytest.approx(current.loo().elpd, rel=1e-6)

@@ -16,8 +16,8 @@ import xarray as xr
 
 from scaling_forecast import cli
 from scaling_forecast.files import written_by_product
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.fit_settings import RunSelection, SamplerSettings
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.reporting.pages import page
 from scaling_forecast.runs import load
 from scaling_forecast.savedfit import config_sha256
@@ -48,18 +48,20 @@ def saved(chinchilla_epoch_file, tmp_path_factory) -> Path:
         changed.attrs["config_sha256"] = config_sha256(changed.attrs)
         changed.to_netcdf(folder / name)
 
-    posterior, runs, stats = groups["posterior"], groups["runs"], groups["sample_stats"]
+    posterior, constant, observed, stats = (groups[g] for g in ("posterior", "constant_data", "observed_data",
+                                                                 "sample_stats"))
     damaged("wronglaw.nc", {"law": "kaplan"})
     damaged("unknownlaw.nc", {"law": "moore"})
     damaged("unknownkind.nc", {"kind": "ensemble"})
     damaged("future.nc", {"fit_format": 99})
     damaged("badselection.nc", {"selection": "{not json"})
     damaged("noposterior.nc", drop="posterior")
-    damaged("emptyruns.nc", runs=runs.isel(run=slice(0, 0)))
+    damaged("emptyruns.nc", constant_data=constant.isel(run=slice(0, 0)), observed_data=observed.isel(run=slice(0, 0)))
+    damaged("noobserved.nc", drop="observed_data")
     damaged("nan.nc", posterior=posterior.assign(alpha=posterior["alpha"] * np.nan))
     damaged("negative.nc", posterior=posterior.assign(alpha=-posterior["alpha"]))
     damaged("extradim.nc", posterior=posterior.assign(beta=posterior["beta"].expand_dims(x=2, axis=-1)))
-    damaged("badrun.nc", runs=runs.assign(loss=runs["loss"] * 1e6))
+    damaged("badrun.nc", observed_data=observed.assign(log_loss=observed["log_loss"] + np.log(1e6)))
     damaged("onedraw.nc", posterior=posterior.isel(draw=slice(0, 1)), sample_stats=stats.isel(draw=slice(0, 1)))
     without = dict(tree.attrs)
     del without["dataset_sha256"]
@@ -136,7 +138,9 @@ CASES = [
     (("data", "check", "folder"), 2, "folder: is a folder"),
     (("data", "check", "missing.csv"), 2, "missing.csv: no such file"),
     (("data", "check", "latin1.csv"), 2, "not UTF-8"),
-    (("data", "check", "extra.csv"), 2, "unknown column 'lr'"),
+    (("data", "check", "extra.csv", "--columns", "params=N"), 2, "--columns params=N: the header has no column 'N'"),
+    (("data", "check", "extra.csv", "--columns", "params"), 2, "--columns: 'params' is not OURS=THEIRS"),
+    (("data", "check", "extra.csv", "--columns", "size=params"), 2, "'size' is not a run column"),
     (("data", "check", "escape.csv"), 2, "control character U+001B"),
     (("data", "check", "separator.csv"), 2, "control character U+2028"),
     (("data", "check", "manybad.csv"), 2, "... and 23 more problems"),
@@ -153,7 +157,8 @@ CASES = [
     (("predict", "future.nc", "--params", "1e9", "--tokens", "2e10"), 2, "fit format 99"),
     (("predict", "badselection.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'selection' is not a JSON object"),
     (("predict", "noposterior.nc", "--params", "1e9", "--tokens", "2e10"), 2, "no posterior group"),
-    (("predict", "emptyruns.nc", "--params", "1e9", "--tokens", "2e10"), 2, "runs group is empty"),
+    (("predict", "emptyruns.nc", "--params", "1e9", "--tokens", "2e10"), 2, "no runs in constant_data and observed_data"),
+    (("predict", "noobserved.nc", "--params", "1e9", "--tokens", "2e10"), 2, "no constant_data and observed_data"),
     (("predict", "nan.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'alpha' holds 4000 non-finite values"),
     (("predict", "negative.nc", "--params", "1e9", "--tokens", "2e10"), 2, "outside its support"),
     (("predict", "extradim.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'beta' has dimensions"),
@@ -181,7 +186,8 @@ CASES = [
     (("predict", "fit.nc", "--params", "1e9", "--tokens", "-1"), 2, "must be > 0"),
     (("predict", "fit.nc", "--params", "7", "--tokens", "2e10"), 2, "give a raw count"),
     (("predict", "fit.nc", "--params", "1e9"), 2, "--params needs --tokens or --compute"),
-    (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--compute", "1e20"), 2, "not both"),
+    (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--compute", "1e20"), 2,
+     "1 --params values but 2 --tokens/--compute values"),
     (("predict", "fit.nc", "--params", "abc", "--tokens", "2e10"), 2, "'abc' is not a valid float"),
     (("predict", "fit.nc", "--model", "No Such Model"), 2, "unknown model"),
     (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--level", "1.5"), 2, "--level"),

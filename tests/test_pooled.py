@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from scaling_forecast.families import load_families
-from scaling_forecast.fit import ScalingLawFit
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.pooled import POOLED_FORMAT, PooledFit, load_population, slope_posterior
 
 
@@ -235,3 +235,29 @@ def test_a_pooled_file_of_another_format_is_refused_with_one_line(gemstones_fit,
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {tmp_path / 'old.nc'}: a pooled fit of format 0") and f"this version reads format {POOLED_FORMAT}" in line
+
+
+@pytest.mark.needs_data
+def test_the_readme_python_block_runs_as_written(population_cache, tmp_path, monkeypatch):
+    """README "From Python": six lines from a CSV of one's runs to a forecast table, an allocation, two
+    figures and a saved fit, run as written in a folder holding my_runs.csv."""
+    import re
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"### From Python\n.*?```python\n(.*?)```", readme, re.DOTALL)
+    assert len(block.strip().splitlines()) <= 6
+    _csv(tmp_path / "my_runs.csv", "gemstones", 40)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
+    lines = block.strip().splitlines()
+    namespace = {}
+    exec("\n".join(lines[:2]), namespace)
+    results = [eval(line.split("#")[0], namespace) for line in lines[2:]]
+    forecast, allocation, figures, saved = results
+    assert list(forecast["params"]) == [7e9, 7e10] and (forecast["loss_lo"] < forecast["loss_hi"]).all()
+    assert (allocation["params_lo"] < allocation["params_hi"]).all()
+    assert all(isinstance(f, Figure) for f in figures) and Path(saved).exists()
+    assert namespace["sf"].load("my_fit.nc").kind == "pooled"

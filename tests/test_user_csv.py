@@ -35,10 +35,28 @@ def test_optional_columns_may_be_empty_and_defaults_are_stated(tmp_path):
     assert "valid, 2 runs; families: runs (2)" in result.stdout  # family defaults to the file name
 
 
+def test_an_exported_table_is_read_with_its_own_headers_and_extra_columns_kept(tmp_path):
+    """A W&B or MLflow export: headers of its own (mapped with --columns) and columns we do not use, which are
+    kept as metadata (numbers where every cell is one) and named, never refused or dropped."""
+    from scaling_forecast import runs
+
+    path = tmp_path / "export.csv"
+    path.write_text("Name,N,D,L,lr,url\nr1,1e8,2e9,3.1,0.001,https://wandb.ai/x/r1\nr2,4e8,8e9,2.8,0.0005,https://wandb.ai/x/r2\n")
+    result = check(path, "--columns", "params=N,tokens=D,loss=L,run_id=Name")
+    assert result.returncode == 0, result.stderr
+    assert "kept as metadata, not used by fits: lr, url" in result.stdout
+    table = runs.read_runs_csv(path, runs.column_map("params=N,tokens=D,loss=L,run_id=Name"))
+    assert table["run_id"].tolist() == ["r1", "r2"] and table["params"].tolist() == [1e8, 4e8]
+    assert runs.metadata_columns(table) == ["lr", "url"] and table["lr"].dtype == float
+    assert table["url"].tolist() == ["https://wandb.ai/x/r1", "https://wandb.ai/x/r2"]
+    refused = check(path)  # without the mapping the required columns are missing, and the file says which
+    assert refused.returncode == 2 and "missing required column 'params' (header: Name,N,D,L,lr,url)" in refused.stderr
+
+
 CASES = {
     # name: (file bytes, expected line number in the message or None, expected reason)
     "missing column": (b"params,tokens\n1e8,2e9\n", 1, "missing required column 'loss'"),
-    "unknown column": (b"params,tokens,loss,lr\n1e8,2e9,3.1,1e-3\n", 1, "unknown column 'lr'"),
+    "our own column": (b"params,tokens,loss,source\n1e8,2e9,3.1,x\n", 1, "column 'source' is scaling-forecast's own"),
     "repeated column": (b"params,tokens,loss,loss\n1e8,2e9,3.1,3.1\n", 1, "column 'loss' appears more than once"),
     "non-numeric": (b"params,tokens,loss\n1e8,2e9,abc\n", 2, "loss='abc' is not a number"),
     "unit suffix": (b"params,tokens,loss\n7B,2e9,3.1\n", 2, "params='7B' is not a number (a unit suffix?"),
@@ -92,3 +110,25 @@ def test_every_bad_row_is_named_and_json_lists_them(tmp_path):
 def test_missing_file(tmp_path):
     result = check(tmp_path / "nope.csv")
     assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+
+
+def test_a_dataframe_is_checked_by_the_same_rules_naming_its_rows():
+    """sf.fit(DataFrame) reads a notebook's table as a CSV is read: mapped headers, metadata kept, and every bad
+    row named by its index in one InputError."""
+    import pandas as pd
+
+    from scaling_forecast import runs
+    from scaling_forecast.errors import InputError
+
+    frame = pd.DataFrame({"N": [1e8, 4e8, 7e9], "D": [2e9, 8e9, 1.4e11], "L": [3.1, 2.8, 2.5], "lr": [1e-3, 5e-4, 3e-4]},
+                         index=[10, 11, 12])
+    table = runs.runs_from_frame(frame, runs.column_map("params=N,tokens=D,loss=L"))
+    assert table["params"].tolist() == [1e8, 4e8, 7e9] and table["loss"].tolist() == [3.1, 2.8, 2.5]
+    assert runs.metadata_columns(table) == ["lr"] and table["run_id"].tolist() == ["row10", "row11", "row12"]
+    bad = frame.assign(N=[1e8, -1.0, 7.0], L=[3.1, float("nan"), 2.5])
+    with pytest.raises(InputError) as refused:
+        runs.runs_from_frame(bad, {"params": "N", "tokens": "D", "loss": "L"}, name="mine")
+    lines = str(refused.value).splitlines()
+    assert lines[0].startswith("mine row 11: loss is empty") and lines[1].startswith("mine row 12: params=7 is below")
+    with pytest.raises(InputError, match="mine: missing required column 'loss'"):
+        runs.runs_from_frame(frame, {"params": "N", "tokens": "D"}, name="mine")

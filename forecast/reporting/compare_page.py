@@ -4,8 +4,8 @@ from pathlib import Path
 
 from scaling_forecast import curves, published
 from scaling_forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX, Comparison
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.isoflop import isoflop_budgets
+from scaling_forecast.law_fit import ScalingLawFit
 
 from .compare_figures import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from .fit_page import allocation_html, describe_selection, overhead_html

@@ -11,9 +11,9 @@ from scaling_forecast.allocation import allocation_table
 from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from scaling_forecast.curves import Residuals, by_size, extrapolation_table, isoflop, parameter_draws, residuals_of
 from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.isoflop import Budgets, isoflop_budgets
+from scaling_forecast.law_fit import ScalingLawFit
 
 from .fit_figures import data_scatter, extrapolation_plot, isoflop_curves, posterior_plots, residual_plots, size_curves
 from .pages import banner, escape, html_table, number, page, section, write_page

@@ -6,8 +6,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from scaling_forecast import curves
-from scaling_forecast.fit import ScalingLawFit
 from scaling_forecast.intervals import Interval
+from scaling_forecast.law_fit import ScalingLawFit
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.render import plan_lines
 

@@ -1,0 +1,360 @@
+"""Fitting a scaling law with PyMC + nutpie, and the fitted object (fit, predict, save, load).
+
+The posterior, the runs it was fitted to and the provenance (dataset and hash,
+law, priors, seed, package version, run selection) live in one ArviZ
+DataTree, saved as NetCDF; loading it back gives identical forecasts.
+"""
+
+import functools
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from scaling_forecast import laws, savedfit
+from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.errors import InputError
+from scaling_forecast.fit_settings import RunSelection, SamplerSettings
+from scaling_forecast.intervals import LEVEL, Interval
+from scaling_forecast.laws import Law
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
+from scaling_forecast.predict import LawDraws, forecast_table
+from scaling_forecast.predictive import Predictive
+from scaling_forecast.runs import compute_of, metadata_columns
+
+
+class ScalingLawFit:
+    """A fitted scaling law (any of ``scaling_forecast.laws.LAWS``): posterior, runs and provenance in one DataTree."""
+
+    kind = "single"
+
+    def __init__(self, idata: xr.DataTree):
+        self.idata = idata
+
+    @property
+    def attrs(self) -> dict:
+        return self.idata.attrs
+
+    @classmethod
+    def fit(
+        cls,
+        runs: pd.DataFrame,
+        *,
+        source: str,
+        source_sha256: str,
+        law: str = "chinchilla",
+        selection: RunSelection = RunSelection(),
+        priors: NoisePriors | None = None,
+        sampler: SamplerSettings = SamplerSettings(),
+        progress: bool | None = None,
+        reuse_compiled: bool = False,
+    ) -> "ScalingLawFit":
+        """Fit ``law`` to the selected ``runs`` with nutpie (``priors``: the law's defaults when None).
+
+        ``reuse_compiled`` keeps the compiled model per (number of runs, priors)
+        for later fits in this process: slower for one fit, far faster for many.
+        """
+        import nutpie  # imported here: compiling pulls in numba, which commands that only read data do not need
+
+        spec = laws.get(law)
+        priors = spec.priors() if priors is None else priors
+        chosen = selection.apply(runs)
+        arrays = (chosen["params"].to_numpy(), chosen["tokens"].to_numpy(), chosen["loss"].to_numpy())
+        model = spec.build(*arrays, priors=priors, swappable_data=reuse_compiled)
+        if reuse_compiled:
+            compiled = _compiled(law, len(chosen), priors).with_data(**{name: model[name].get_value() for name in DATA_VARS})
+        else:
+            compiled = nutpie.compile_pymc_model(model)
+        idata = sample(compiled, sampler, progress)
+        for group, data in run_groups(chosen).items():
+            idata[group] = xr.DataTree(data)
+        savedfit.stamp(idata, cls.kind)
+        idata.attrs.update(
+            law=law,
+            law_formula=spec.formula,
+            dataset=source,
+            dataset_sha256=source_sha256,
+            selection=json.dumps(asdict(selection)),
+            priors=json.dumps(priors.as_dict()),
+            sampler=json.dumps(asdict(sampler)),
+            seed=sampler.seed,
+        )
+        fitted = cls(idata)
+        idata.attrs["diagnostics"] = json.dumps(fitted.diagnostics.as_dict())
+        # What ArviZ's loo, compare and plot_ppc_dist read from the file alone; float32 halves their size.
+        idata["log_likelihood"] = xr.DataTree(xr.Dataset({"log_loss": fitted.log_likelihood().astype(np.float32)}))
+        idata["posterior_predictive"] = xr.DataTree(xr.Dataset({"log_loss": fitted.replicated(sampler.seed)}))
+        return fitted
+
+    @property
+    def law(self) -> Law:
+        return laws.get(self.attrs["law"])
+
+    # The posterior does not change after fitting, so derived views are computed once.
+    @property
+    def free_vars(self) -> tuple[str, ...]:
+        """The sampled variables: diagnostics are taken over these."""
+        return self.law.free_vars
+
+    @functools.cached_property
+    def diagnostics(self) -> Diagnostics:
+        return diagnose(self.idata, list(self.free_vars))
+
+    def describe(self) -> str:
+        """Which law was fitted to which runs, in words."""
+        a = self.attrs
+        return f"{a['law']} law ({a['law_formula']}) fitted to {a['dataset']} ({len(self.runs)} runs)"
+
+    def interval_note(self) -> str:
+        """What a forecast's interval holds, in words."""
+        return ("intervals hold the law's parameter uncertainty (and run noise for a new run), assuming the law's "
+                "form holds beyond the fitted runs")
+
+    @functools.cached_property
+    def runs(self) -> pd.DataFrame:
+        """The runs the law was fitted to (``constant_data`` with the loss of ``observed_data``)."""
+        data = self.idata["constant_data"].to_dataset()
+        table = data.assign(loss=np.exp(self.idata["observed_data"]["log_loss"])).to_dataframe().reset_index()
+        first = ["run", "family", "params", "tokens", "compute", "loss", "loss_kind"]
+        return table[first + [c for c in table.columns if c not in first]]
+
+    @functools.cached_property
+    def draws(self) -> LawDraws:
+        """Posterior draws of the law's parameters, flattened over chains."""
+        post = self.idata["posterior"].to_dataset()
+        flat = {name: post[name].to_numpy().reshape(-1) for name in self.law.curve_vars + ("sigma", "nu")}
+        sigma, nu = flat.pop("sigma"), flat.pop("nu")
+        return LawDraws(self.law, flat, sigma, nu)
+
+    def parameters(self, level: float = LEVEL) -> dict[str, dict]:
+        """Median and equal-tailed ``level`` interval of each law parameter, with units."""
+        post = self.idata["posterior"].to_dataset()
+        out = {}
+        for name, units in self.law.parameters.items():
+            out[name] = Interval.of(post[name].to_numpy().reshape(-1), level).as_dict() | {"units": units}
+        return out
+
+    def predictive(self, params, tokens, unique_tokens=None, *, seed: int = 0) -> Predictive:
+        """A new run's log loss at each (N, D) as a mixture over draws (the question every kind of fit answers).
+
+        A law fitted alone ignores ``unique_tokens``: it has no term for repeated data.
+        """
+        draws = self.draws
+        log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
+        return Predictive(draws.log_curve(log_n, log_d, seed), draws.sigma, draws.nu)
+
+    def predict(self, params, tokens=None, *, compute=None, level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+        """Expected loss and a new run's observed loss (nats/token) at each (N, D), with ``level`` intervals;
+        give D as ``tokens`` or as training FLOP ``compute`` (D = C / 6N), not both.
+
+        Also reports how many orders of magnitude each query lies beyond the
+        fitted runs in N, D and C = 6ND (0 inside the range).
+
+        >>> import scaling_forecast as sf
+        >>> fit = sf.fit("chinchilla-epoch", drop_highest_loss=5, progress=False)
+        >>> table = fit.predict([7e10, 7e10], [1.4e12, 2.8e12])  # Chinchilla, and on twice the data
+        >>> bool(table.loc[1, "loss_median"] < table.loc[0, "loss_median"] < 2.0)
+        True
+        >>> fit.predict(7e10, compute=5.88e23)["tokens"].round(-9).tolist()
+        [1400000000000.0]
+        """
+        params, tokens = _query(params, tokens, compute)
+        return forecast_table(self.draws, self.runs, params, tokens, level=level, seed=seed)
+
+    def predict_draws(self, params, tokens=None, *, compute=None, seed: int = 0) -> xr.DataArray:
+        """Posterior draws of the expected loss (nats/token) at each (N, D), dims (point, sample), with the
+        points' N, D and C as coordinates: the whole posterior where :meth:`predict` summarises it.
+
+        >>> import scaling_forecast as sf
+        >>> fit = sf.fit("chinchilla-epoch", drop_highest_loss=5, progress=False)
+        >>> draws = fit.predict_draws([7e10], [1.4e12])
+        >>> draws.sizes["sample"], bool(1.9 < float(draws.median()) < 2.0)
+        (4000, True)
+        """
+        params, tokens = _query(params, tokens, compute)
+        values = np.exp(self.draws.log_curve(np.log(params), np.log(tokens), seed))
+        return xr.DataArray(values, dims=("point", "sample"), name="expected_loss",
+                            coords={"params": ("point", params), "tokens": ("point", tokens),
+                                    "compute": ("point", FLOP_PER_PARAM_TOKEN * params * tokens)},
+                            attrs={"units": "nats/token", "law": self.attrs["law"], "data": self.attrs["dataset"]})
+
+    def allocate(self, compute, *, level: float = LEVEL) -> pd.DataFrame:
+        """The compute-optimal split of each budget (FLOP, C = 6ND): median and ``level`` interval of N_opt,
+        D_opt, tokens per parameter and the expected loss there.
+
+        >>> import scaling_forecast as sf
+        >>> fit = sf.fit("chinchilla-epoch", drop_highest_loss=5, progress=False)
+        >>> row = fit.allocate([5.76e23]).iloc[0]  # Chinchilla's budget: about 70B parameters on 1.4T tokens
+        >>> bool(3e10 < row["params_median"] < 1.5e11 and row["params_lo"] < row["params_median"] < row["params_hi"])
+        True
+        """
+        from scaling_forecast.allocation import allocation_table
+
+        return allocation_table(self.draws, compute, level=level)
+
+    def plot_frontier(self, compute=None, *, level: float = LEVEL):
+        """A matplotlib Figure: N_opt(C) and D_opt(C) with their ``level`` bands over ``compute`` (FLOP;
+        default 1e18 to 1e27), beside the published frontiers and Chinchilla's own run.
+
+        >>> import scaling_forecast as sf
+        >>> fit = sf.fit("chinchilla-epoch", drop_highest_loss=5, progress=False)
+        >>> len(fit.plot_frontier().axes)
+        2
+        """
+        from scaling_forecast import curves, published
+        from scaling_forecast.compare import CHINCHILLA_BUDGET
+        from scaling_forecast.reporting.compare_figures import allocation_curves
+
+        compute = curves.FRONTIER_COMPUTE if compute is None else np.asarray(compute, float)
+        chinchilla = published.model_configs().set_index("model").loc["Chinchilla"]
+        fitted = self.runs["compute"]
+        return allocation_curves({self.attrs["law"]: curves.frontier(self, compute, level=level)},
+                                 curves.published_frontiers(compute),
+                                 (CHINCHILLA_BUDGET, chinchilla["params"], chinchilla["tokens"]),
+                                 (float(fitted.min()), float(fitted.max())))
+
+    def plot_residuals(self, *, level: float = LEVEL):
+        """A matplotlib Figure: each fitted run's log loss minus the median forecast, against C and N, with
+        the noise scale and a new run's ``level`` interval (runs outside it in red).
+
+        >>> import scaling_forecast as sf
+        >>> fit = sf.fit("chinchilla-epoch", drop_highest_loss=5, progress=False)
+        >>> len(fit.plot_residuals().axes)
+        2
+        """
+        from scaling_forecast import curves
+        from scaling_forecast.reporting.fit_figures import residual_plots
+
+        return residual_plots(self.runs, curves.residuals_of(self, level=level))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the DataTree (posterior, sample stats, runs, provenance attrs) to NetCDF."""
+        return savedfit.write(self.idata, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ScalingLawFit":
+        """Read a law fit (single or pooled) written by :meth:`save`, refused with one line unless it
+        passes :func:`scaling_forecast.savedfit.validate`."""
+        return cls.from_tree(savedfit.read(path, ("single", "pooled")), Path(path))
+
+    @classmethod
+    def from_tree(cls, idata: xr.DataTree, path: Path) -> "ScalingLawFit":
+        """The fit a DataTree read from ``path`` holds, checked in full (a :class:`PooledFit` for kind pooled)."""
+        savedfit.validate(idata, path)
+        if idata.attrs.get("kind", "single") == "pooled":
+            from scaling_forecast.pooled import PooledFit  # the subclass lives with the population it needs
+
+            return PooledFit.checked(idata, path)
+        return cls(idata)
+
+    def log_likelihood(self) -> xr.DataArray:
+        """Pointwise log likelihood of each run's log loss under each draw, dims (chain, draw, run).
+
+        nutpie stores no log likelihood, so it is recomputed here with the
+        model's own Student-t; it is what LOO needs.
+        """
+        mu, sigma, nu = self._run_noise()
+        value = stats.t.logpdf(self.idata["observed_data"]["log_loss"].to_numpy(), nu, loc=mu, scale=sigma)
+        return self._per_run(value)
+
+    def replicated(self, seed: int) -> xr.DataArray:
+        """Draws of the runs' log loss replicated under each posterior draw, dims (chain, draw, run): the
+        posterior predictive of the fitted runs (float32)."""
+        mu, sigma, nu = self._run_noise()
+        noise = np.random.default_rng([seed, 5]).standard_t(np.broadcast_to(nu, mu.shape))
+        return self._per_run((mu + sigma * noise).astype(np.float32))
+
+    def _run_noise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The law's log loss at each fitted run, (chain, draw, run), and the noise scale and nu, (chain, draw, 1)."""
+        post = self.idata["posterior"].to_dataset()
+        shape = (post.sizes["chain"], post.sizes["draw"], 1)
+        values = {name: post[name].to_numpy().reshape(shape) for name in self.law.curve_vars}
+        log_n, log_d = np.log(self.runs["params"].to_numpy()), np.log(self.runs["tokens"].to_numpy())
+        return np.log(self.law.loss(log_n, log_d, values)), post["sigma"].to_numpy()[..., None], post["nu"].to_numpy()[..., None]
+
+    def _per_run(self, values: np.ndarray) -> xr.DataArray:
+        post = self.idata["posterior"]
+        return xr.DataArray(values, dims=("chain", "draw", "run"),
+                            coords={"chain": post["chain"].to_numpy(), "draw": post["draw"].to_numpy(),
+                                    "run": self.runs["run"].to_numpy()})
+
+    def loo(self):
+        """PSIS-LOO of the runs' log loss (ArviZ ``loo``, pointwise, with Pareto k per run), from the saved
+        ``log_likelihood`` (recomputed for files written before it was saved)."""
+        if "log_likelihood" in self.idata.children:
+            return az.loo(self.idata, pointwise=True, var_name="log_loss")
+        tree = xr.DataTree.from_dict({
+            "posterior": self.idata["posterior"].to_dataset(),
+            "log_likelihood": xr.Dataset({"log_loss": self.log_likelihood()}),
+        })
+        return az.loo(tree, pointwise=True, var_name="log_loss")
+
+
+def sample(compiled, sampler: SamplerSettings, progress: bool | None) -> xr.DataTree:
+    """Run nutpie on a compiled model with ``sampler``'s settings; a progress bar only on a terminal by default."""
+    import nutpie
+
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=min(sampler.chains, os.cpu_count() or 1),
+        seed=sampler.seed,
+        adaptation=sampler.adaptation,
+        target_accept=sampler.target_accept,
+        maxdepth=sampler.maxdepth,
+        save_warmup=False,
+        progress_bar=sys.stderr.isatty() if progress is None else progress,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(law: str, n_runs: int, priors: NoisePriors):
+    """The model compiled once per number of runs and priors; fits swap in their data.
+
+    Compiling costs several seconds, sampling about two: repeated fits
+    (recovery checks, backtests) must not pay it each time.
+    """
+    import nutpie
+
+    ones = np.ones(n_runs)
+    return nutpie.compile_pymc_model(laws.get(law).build(ones * 1e9, ones * 1e10, ones * 3.0, priors=priors, swappable_data=True))
+
+
+def _query(params, tokens, compute) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) arrays of a Python query, checked as the command line checks --params with --tokens/--compute."""
+    from scaling_forecast.query_points import points
+
+    if (tokens is None) == (compute is None):
+        raise InputError("give tokens or compute for the params, not both")
+    given = {"tokens": tokens} if compute is None else {"compute": compute}
+    return points(params=_floats(params), **{name: _floats(values) for name, values in given.items()})
+
+
+def _floats(values) -> tuple[float, ...]:
+    try:
+        return tuple(np.atleast_1d(np.asarray(values, float)).tolist())
+    except (TypeError, ValueError):
+        raise InputError(f"{values!r}: give numbers (7e10, not '70B')") from None
+
+
+def run_groups(runs: pd.DataFrame) -> dict[str, xr.Dataset]:
+    """The fitted runs as ArviZ keeps a model's data, dim ``run`` (the run ids): ``constant_data`` (family, N,
+    D, C, loss kind and a user file's metadata columns, as numbers or text) and ``observed_data`` (the log
+    loss the likelihood models)."""
+    table = runs.assign(compute=compute_of(runs))
+    text = ["family", "loss_kind"] + [c for c in metadata_columns(runs) if not pd.api.types.is_numeric_dtype(runs[c])]
+    columns = ["family", "params", "tokens", "compute", "loss_kind"] + metadata_columns(runs)
+    coords = {"run": table["run_id"].to_numpy(str)}
+    constant = {c: ("run", table[c].astype(str).to_numpy() if c in text else table[c].to_numpy(float)) for c in columns}
+    return {"constant_data": xr.Dataset(constant, coords=coords),
+            "observed_data": xr.Dataset({"log_loss": ("run", np.log(table["loss"].to_numpy(float)))}, coords=coords)}
