@@ -1,5 +1,5 @@
 # The two set-up commands of the README. Both create .venv on first use.
-.PHONY: run test test-fast setup
+.PHONY: run test test-fast setup notebooks
 
 RESULTS ?= results
 # Published configurations (data/published/model_configs.csv) forecast by the main job.
@@ -35,3 +35,8 @@ test: setup
 test-fast: setup
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -m "not slow and not needs_data"
+
+# The worked analyses in JupyterLab (installs the notebooks extra into .venv first).
+notebooks: setup
+	.venv/bin/pip install -q -e ".[notebooks]"
+	.venv/bin/jupyter lab notebooks/

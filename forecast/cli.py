@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scaling_forecast import __version__, commands, intervals, query_points, render
+from scaling_forecast import __version__, commands, exports, intervals, query_points, render
 from scaling_forecast.cli_data import data_app
 from scaling_forecast.console import run
 from scaling_forecast.errors import InputError
@@ -18,6 +18,10 @@ from scaling_forecast.options import (
     SEED,
     OrderedCommand,
     allow_option,
+    backtest_options,
+    datawall_options,
+    export_option,
+    figure_options,
     force_option,
     json_flag,
     law_option,
@@ -35,6 +39,17 @@ def _unconverged(diagnostics, allow: bool, what: str = "the posterior") -> None:
           "results. Refit with more --tune/--draws, or pass --allow-unconverged to see them anyway.", file=sys.stderr)
     if not allow:
         sys.exit(3)
+
+
+def _checked_export(export, inputs) -> None:
+    """Refuse a bad --export (format, or an input's path) before any work."""
+    exports.check(export)
+    check_outputs([export] if export else [], inputs, force=True)
+
+
+def _export(export, table, source: str, level: float) -> None:
+    if export is not None:
+        print(f"table written to {exports.write(table, export, source=source, level=level)}", file=sys.stderr)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,14 +97,17 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @allow_option("Show forecasts of a fit that failed its diagnostics (flagged).")
 @json_flag
-def predict_command(fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json) -> None:
+@export_option
+def predict_command(fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json, export) -> None:
     """Forecast loss at (params, tokens), (params, compute) or published models from a saved fit."""
+    _checked_export(export, [fit_file, grid])
     models = query_points.model_names(models)
     n, d = query_points.points(models, params, tokens, compute, grid, click.get_current_context().meta["option_order"])
     fitted = commands.fit_class().load(fit_file)
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.predict(fitted, n, d, models, level)
     render.print_json(render.forecast_json(answer, level)) if as_json else render.forecast(answer, level)
+    _export(export, answer.table, fitted.describe(), level)
 
 
 @app.command("report")
@@ -103,9 +121,11 @@ def predict_command(fit_file, models, params, tokens, compute, grid, level, allo
 @allow_option("Exit 0 even when diagnostics fail (the report still says so).")
 @pool_option
 @force_option
-def report_command(force, law, fit_file, out, level, seed, allow_unconverged, pool, **selection) -> None:
+@figure_options
+def report_command(force, law, fit_file, out, level, seed, allow_unconverged, pool, figures, figure_format, dpi,
+                   **selection) -> None:
     """Fit (or load) a law and write one self-contained HTML report with figures and forecasts."""
-    from scaling_forecast.reporting.fit_page import write_report
+    from scaling_forecast.reporting.fit_page import write_figures, write_report
 
     check_outputs([out] + ([] if fit_file is not None else [out.with_suffix(".nc")]),
                   [fit_file, selection["runs_file"]], force)
@@ -118,6 +138,9 @@ def report_command(force, law, fit_file, out, level, seed, allow_unconverged, po
         print(f"posterior written to {fitted.save(out.with_suffix('.nc'))}")
     _unconverged(fitted.diagnostics, allow=True)
     print(f"report on the {fitted.describe()} written to {write_report(fitted, out, level=level)}")
+    if figures is not None:
+        written = write_figures(fitted, figures, fmt=figure_format, dpi=dpi, level=level)
+        print(f"{len(written)} figures written to {figures} ({figure_format})")
     _unconverged(fitted.diagnostics, allow_unconverged)
 
 
@@ -134,9 +157,11 @@ def report_command(force, law, fit_file, out, level, seed, allow_unconverged, po
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @allow_option("Show allocations from a fit that failed its diagnostics (flagged).")
 @json_flag
+@export_option
 def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_token, level, allow_unconverged,
-                     as_json) -> None:
+                     as_json, export) -> None:
     """Compute-optimal N and D for FLOP budgets, and the compute overhead of given (N, D), from a saved fit."""
+    _checked_export(export, [fit_file])
     if not (budgets or models or params):
         raise InputError("give at least one --compute budget, --model, or --params with --tokens")
     budgets, models = query_points.budgets(budgets), query_points.model_names(models)
@@ -145,6 +170,7 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.allocate(fitted, budgets, n, d, models, level, flops_per_param_token)
     render.print_json(render.allocation_json(answer, level)) if as_json else render.allocation(answer, level)
+    _export(export, answer.table(), fitted.describe(), level)
 
 
 @app.command("plan")
@@ -185,8 +211,11 @@ def plan_command(force, fit_file, params, tokens, gpus, gpu, days, mfu, targets,
 @allow_option("Exit 0 even when a fit fails its diagnostics (still flagged).")
 @json_flag
 @force_option
-def compare_command(force, law_names, reconcile, out, level, seed, allow_unconverged, as_json, **selection) -> None:
+@export_option
+def compare_command(force, law_names, reconcile, out, level, seed, allow_unconverged, as_json, export,
+                    **selection) -> None:
     """Fit several laws to the same runs: LOO, allocation exponent, divergence of forecasts, reconciliation."""
+    _checked_export(export, [selection["runs_file"], out])
     check_outputs([out] + [commands.compare_fit_path(out, law) for law in dict.fromkeys(law_names)],
                   [selection["runs_file"]], force)
     result, report, fits = commands.compare(selection, law_names, reconcile, out, level, seed)
@@ -197,25 +226,13 @@ def compare_command(force, law_names, reconcile, out, level, seed, allow_unconve
     else:
         render.comparison(result)
         print(f"report written to {report}")
+    _export(export, exports.quantities(result), f"laws compared on {result.dataset}", level)
     if not allow_unconverged and any(not f.diagnostics.converged for f in fits.values()):
         sys.exit(3)
 
 
 @app.command("backtest")
-@click.option("--family", "families", multiple=True,
-              help="Backtest only this family (repeatable; default: every registered family, see the README).")
-@click.option("--gadre-eval", default="val:c4_val", show_default=True,
-              help="The one validation set used for the gadre-overtraining families.")
-@click.option("--holdout", type=LEVEL, help="Share of each family's configurations, by compute from the top, held out "
-                                            "(default 0.2; 1/3 with --leave-one-family-out).")
-@click.option("--few-shot", "few_shot", type=click.IntRange(min=1), multiple=True,
-              help="Few-shot sizes k (repeatable): the family keeps its k smallest-compute runs (default 3, 5 and 8; "
-                   "5 with --leave-one-family-out, which takes one).")
-@click.option("--no-few-shot", is_flag=True, help="Skip the few-shot fits.")
-@click.option("--leave-one-family-out", "lofo", is_flag=True,
-              help="The user's path instead: each family in turn is new, the others are the population; its runs "
-                   "below the top third by compute (and, with --few-shot K, its K smallest) forecast the rest with "
-                   "the pooled fit, the law fitted alone and the baseline. --holdout defaults to 1/3 here.")
+@backtest_options
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
 @click.option("--scheduler", help="A dask.distributed scheduler address (tcp://host:port) to run the fits on instead.")
 @click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
@@ -224,9 +241,11 @@ def compare_command(force, law_names, reconcile, out, level, seed, allow_unconve
 @allow_option("Exit 0 even when some fits fail their diagnostics (their rows are still flagged).")
 @json_flag
 @force_option
+@export_option
 def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, workers, scheduler, draws,
-                     seed, out, allow_unconverged, as_json) -> None:
+                     seed, out, allow_unconverged, as_json, export) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
+    _checked_export(export, [out])
     from scaling_forecast.backtest import pooled
     from scaling_forecast.reporting.backtest_page import write_backtest_report
 
@@ -242,34 +261,26 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
     else:
         render.backtest(result, summary_rows, holdout, lofo)
         print(f"report written to {report}")
+    _export(export, result.drop(columns="errors"), f"backtest, holding out {holdout:.0%} of each family's runs", 0.8)
     if bad := int((~result["converged"].astype(bool)).sum()):
         print(f"WARNING: {bad} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
         sys.exit(0 if allow_unconverged else 3)
 
 
 @app.command("datawall")
-@click.option("--fit", "fit_file", type=click.Path(path_type=Path),
-              help="A saved Chinchilla-law fit (from fit or report); default: fit chinchilla-epoch now "
-                   "(5 highest-loss runs dropped, as Besiroglu et al.).")
-@click.option("--words-per-token", type=click.FloatRange(0.1, 10),
-              help="Words per token of the notable models' dataset column (default: the published 0.75).")
-@click.option("--set", "fixed", multiple=True, metavar="NAME=VALUE", help="Fix a component at a value (repeatable).")
-@click.option("--prior", "priors", multiple=True, metavar="NAME=LOW,HIGH[,LEVEL]",
-              help="Replace a component's prior: lognormal with that central interval (repeatable).")
-@click.option("--overtrain", type=click.FloatRange(1, 1000), multiple=True, default=(1.0, 5.0, 10.0), show_default=True,
-              help="Tokens per parameter as a multiple of the compute-optimal ratio (repeatable).")
-@click.option("--r-star", type=click.FloatRange(0.1, 1000),
-              help="R*_D of the repeated-data law, fixed (default: drawn about Muennighoff et al.'s 15.4).")
+@datawall_options
 @click.option("--level", type=LEVEL, default=intervals.COMPARISON_LEVEL, show_default=True, help="Interval level of the loss forecasts.")
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/datawall.html"), show_default=True)
 @allow_option("Exit 0 even when a posterior fails its diagnostics (flagged).")
 @json_flag
 @force_option
+@export_option
 def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out,
-                     allow_unconverged, as_json) -> None:
+                     allow_unconverged, as_json, export) -> None:
     """When do the largest training sets exhaust the stock of human text, and what loss is reachable then?"""
     check_outputs([out], [fit_file], force)
+    _checked_export(export, [fit_file, out])
     answer = commands.datawall(fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out)
     for w in answer.warnings:
         print(f"WARNING: {w}.", file=sys.stderr)
@@ -278,6 +289,7 @@ def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain,
     else:
         render.datawall(answer.result, answer.description)
         print(f"report written to {answer.report}")
+    _export(export, exports.quantities(answer.result), answer.description, level)
     if answer.warnings and not allow_unconverged:
         sys.exit(3)
 

@@ -133,6 +133,13 @@ class Allocation:
     overheads: pd.DataFrame | None
     warnings: list[str]
 
+    def table(self) -> pd.DataFrame:
+        """The optima and the overheads as one table, each row's ``question`` saying which (budget or
+        configuration)."""
+        tables = [t.assign(question=q) for q, t in (("budget", self.optimal), ("configuration", self.overheads))
+                  if t is not None]
+        return pd.concat(tables, ignore_index=True)
+
 
 def allocate(fitted, budgets: np.ndarray, n, d, models: tuple[str, ...], level: float,
              flops_per_param_token: float) -> Allocation:

@@ -182,7 +182,8 @@ def published_frontiers(compute: np.ndarray) -> list[tuple[str, np.ndarray, np.n
         c = published.constants("chinchilla", source)["value"]
         front = chinchilla_frontier(np.log(c["E"]), np.log(c["A"]), np.log(c["B"]), c["alpha"], c["beta"])
         best = optimum(front, compute)
-        lines.append((f"{label} (a = {front.a:.3f})", compute, best["params"][:, 0], best["tokens"][:, 0]))
+        # a from the rounded published constants, which is what the line draws (Hoffmann's own a is 0.46).
+        lines.append((f"{label} (its constants: a = {front.a:.3f})", compute, best["params"][:, 0], best["tokens"][:, 0]))
     k = published.constants("compute_optimal", "kaplan2020")["value"]
     pf_days = compute / PF_DAY
     lines.append((f"Kaplan et al. 2020 (a = {k['a']:g}; non-embedding N, C_min)", compute,

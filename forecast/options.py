@@ -96,3 +96,60 @@ class OrderedCommand(click.Command):
 
         parser.parse_args = recording
         return parser
+
+
+def export_option(command):
+    """``--export FILE``: the command's answer as a table, CSV or Parquet by the suffix."""
+    return click.option("--export", type=click.Path(path_type=Path),
+                        help="Also write the answer as a table: FILE.csv or FILE.parquet.")(command)
+
+
+def backtest_options(command):
+    """Which families ``backtest`` holds out, how, and on which path (all together, or each as a new user's)."""
+    return _stacked(command, [
+        click.option("--family", "families", multiple=True,
+                     help="Backtest only this family (repeatable; default: every registered family, see the README)."),
+        click.option("--gadre-eval", default="val:c4_val", show_default=True,
+                     help="The one validation set used for the gadre-overtraining families."),
+        click.option("--holdout", type=LEVEL, help="Share of each family's configurations, by compute from the top, "
+                                                   "held out (default 0.2; 1/3 with --leave-one-family-out)."),
+        click.option("--few-shot", "few_shot", type=click.IntRange(min=1), multiple=True,
+                     help="Few-shot sizes k (repeatable): the family keeps its k smallest-compute runs (default 3, 5 "
+                          "and 8; 5 with --leave-one-family-out, which takes one)."),
+        click.option("--no-few-shot", is_flag=True, help="Skip the few-shot fits."),
+        click.option("--leave-one-family-out", "lofo", is_flag=True,
+                     help="The user's path instead: each family in turn is new, the others are the population; its "
+                          "runs below the top third by compute (and, with --few-shot K, its K smallest) forecast the "
+                          "rest with the pooled fit, the law fitted alone and the baseline. --holdout defaults to 1/3 "
+                          "here."),
+    ])
+
+
+def datawall_options(command):
+    """The data wall's inputs: the law's fit, the stock's components, the demand's overtraining, R*_D."""
+    return _stacked(command, [
+        click.option("--fit", "fit_file", type=click.Path(path_type=Path),
+                     help="A saved Chinchilla-law fit (from fit or report); default: fit chinchilla-epoch now "
+                          "(5 highest-loss runs dropped, as Besiroglu et al.)."),
+        click.option("--words-per-token", type=click.FloatRange(0.1, 10),
+                     help="Words per token of the notable models' dataset column (default: the published 0.75)."),
+        click.option("--set", "fixed", multiple=True, metavar="NAME=VALUE", help="Fix a component at a value (repeatable)."),
+        click.option("--prior", "priors", multiple=True, metavar="NAME=LOW,HIGH[,LEVEL]",
+                     help="Replace a component's prior: lognormal with that central interval (repeatable)."),
+        click.option("--overtrain", type=click.FloatRange(1, 1000), multiple=True, default=(1.0, 5.0, 10.0),
+                     show_default=True, help="Tokens per parameter as a multiple of the compute-optimal ratio "
+                                             "(repeatable: --overtrain 1 --overtrain 5)."),
+        click.option("--r-star", type=click.FloatRange(0.1, 1000),
+                     help="R*_D of the repeated-data law, fixed (default: drawn about Muennighoff et al.'s 15.4)."),
+    ])
+
+
+def figure_options(command):
+    """Each of a report's figures as its own file, for papers and slides."""
+    return _stacked(command, [
+        click.option("--figures", type=click.Path(path_type=Path, file_okay=False),
+                     help="Also write each figure as a file into this folder."),
+        click.option("--figure-format", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True),
+        click.option("--dpi", type=click.IntRange(50, 1200), default=200, show_default=True,
+                     help="Resolution of --figures in PNG."),
+    ])

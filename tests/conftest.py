@@ -87,3 +87,33 @@ def population_cache(registered_fit, tmp_path_factory) -> Path:
         else:
             os.environ["SCALING_FORECAST_CACHE_DIR"] = previous
     return cache
+
+
+@pytest.fixture(scope="session")
+def compare_run(mirror, tmp_path_factory):
+    """The main job's `compare` (chinchilla-epoch, 5 highest-loss runs dropped): its JSON and its page."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("compare") / "compare.html"
+    result = subprocess.run([sys.executable, "-m", "scaling_forecast", "compare", "--dataset", "chinchilla-epoch",
+                             "--drop-highest-loss", "5", "--out", str(out), "--json"], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), out
+
+
+@pytest.fixture(scope="session")
+def backtest_run(mirror, tmp_path_factory):
+    """A reduced `backtest` (two families, few-shot from 5 runs, 500 draws): the finished process and its page."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("backtest") / "backtest.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "scaling_forecast", "backtest", "--family", "gadre-c4_original", "--family", "gadre-rpj",
+         "--few-shot", "5", "--workers", "2", "--draws", "500", "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=900,
+    )
+    return result, out

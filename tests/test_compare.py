@@ -24,11 +24,9 @@ def _cli(*args, timeout=600) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def chinchilla_epoch(mirror, tmp_path_factory):
-    out = tmp_path_factory.mktemp("compare") / "compare.html"
-    result = _cli("compare", "--dataset", "chinchilla-epoch", "--drop-highest-loss", "5", "--out", str(out), "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout), out
+def chinchilla_epoch(compare_run):
+    """The main job's comparison (conftest's ``compare_run``): its JSON and its page."""
+    return compare_run
 
 
 @pytest.mark.needs_data

@@ -179,3 +179,15 @@ def test_bad_component_options_are_one_line_errors(args, message):
     assert run.returncode == 2 and run.stdout == ""
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_the_wall_exports_one_row_per_number(draws):
+    """exports.quantities: every interval of the answer a row with its median and ends, every other number a value."""
+    from scaling_forecast import exports
+
+    result = answer.analyse(draws, overtrain=(1.0,), level=0.8)
+    table = exports.quantities(result)
+    row = table.set_index("quantity").loc["loss_at_wall.1.penalty"]
+    assert row["median"] == result.loss_at_wall["1"].penalty.median and row["lo"] <= row["median"] <= row["hi"]
+    assert table.set_index("quantity").loc["draws", "value"] == draws.size
+    assert table["quantity"].is_unique

@@ -140,3 +140,27 @@ def test_predict_cli_named_models_and_compute(chinchilla_fit, tmp_path):
     assert rows[4]["tokens"] == pytest.approx(2e21 / 18e9)
     bad = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), "--model", "GPT-4"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown model 'GPT-4'") and "Traceback" not in bad.stderr
+
+
+@pytest.mark.needs_data
+def test_answers_export_as_csv_and_parquet(chinchilla_fit, tmp_path):
+    """--export: the same numbers as --json, as a table that says which law, data and interval level made it."""
+    path = chinchilla_fit.save(tmp_path / "fit.nc")
+    args = ["--model", "Chinchilla", "--params", "1e9", "--compute", "1e21"]
+    shown = json.loads(subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), *args, "--json"],
+                                      capture_output=True, text=True, timeout=300, check=True).stdout)["predictions"]
+    for name, read in (("p.csv", pd.read_csv), ("p.parquet", pd.read_parquet)):
+        run = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), *args, "--export",
+                              str(tmp_path / name)], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0 and f"table written to {tmp_path / name}" in run.stderr, run.stderr
+        table = read(tmp_path / name)
+        assert table["loss_median"].tolist() == pytest.approx([r["loss_median"] for r in shown], rel=1e-12)
+        assert (table["level"] == 0.9).all() and table["source"].str.startswith("chinchilla law").all()
+    allocate = subprocess.run([sys.executable, "-m", "scaling_forecast", "allocate", str(path), "--compute", "1e22",
+                               "--model", "chinchilla", "--export", str(tmp_path / "a.csv")], capture_output=True, text=True,
+                              timeout=300)
+    assert allocate.returncode == 0, allocate.stderr
+    assert pd.read_csv(tmp_path / "a.csv")["question"].tolist() == ["budget", "configuration"]
+    refused = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), *args, "--export",
+                              str(tmp_path / "p.xlsx")], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and refused.stderr.strip() == f"error: {tmp_path / 'p.xlsx'}: --export writes .csv or .parquet files (by the name's suffix)"

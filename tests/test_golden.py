@@ -52,3 +52,12 @@ def test_make_run_prints_what_it_printed_before(mirror, tmp_path):
         assert run.returncode == 0, run.stderr
         name = "-".join(args[:2] if args[0] == "data" else args[:1]) + ("-json" if "--json" in args else "")
         check(name, normalise(f"--- stdout\n{run.stdout}--- stderr\n{run.stderr}", machine_paths(results)))
+
+
+def test_the_readme_sample_output_is_the_main_jobs():
+    """The README's sample forecast is the main job's own output (the golden copy, which the test above checks
+    against the real command), line for line."""
+    readme = (MAKEFILE.parent / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("Forecasts look like", 1)[1].split("```", 2)[1].strip().splitlines()
+    printed = (Path(__file__).parent / "golden" / "predict.txt").read_text(encoding="utf-8").splitlines()
+    assert len(sample) >= 2 and all(line in printed for line in sample), sample

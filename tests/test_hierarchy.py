@@ -1,8 +1,6 @@
 """The hierarchical model, its data handling, predictive scores and the backtest (real sampler, fixed seeds)."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -120,14 +118,10 @@ def test_forecasts_widen_with_distance_beyond_the_fitted_compute(registered_fit)
 
 
 @pytest.mark.needs_data
-def test_backtest_cli_reduced(mirror, tmp_path):
+def test_backtest_cli_reduced(backtest_run):
     """Two families, few-shot from 5 runs: every method and score is reported, and the page written."""
-    out = tmp_path / "backtest.html"
-    result = subprocess.run(
-        [sys.executable, "-m", "scaling_forecast", "backtest", "--family", "gadre-c4_original", "--family", "gadre-rpj",
-         "--few-shot", "5", "--workers", "2", "--draws", "500", "--out", str(out), "--json"],
-        capture_output=True, text=True, timeout=900,
-    )
+    result, out = backtest_run
+    assert out.exists()
     payload = json.loads(result.stdout)
     rows = pd.DataFrame(payload["families"])
     assert result.returncode == (0 if rows["converged"].all() else 3), result.stderr  # flagged fits exit 3, as everywhere

@@ -86,7 +86,7 @@ def test_banner_names_failed_diagnostics_of_an_unconverged_fit(unconverged_fit, 
     assert not diagnostics.converged
     assert diagnostics.r_hat_max > 1.01  # chains disagree, not merely too few draws
     text = write_report(unconverged_fit, tmp_path / "report.html").read_text(encoding="utf-8")
-    body = text.split("<body>", 1)[1]
+    body = text.split("</h1>", 1)[1]  # the banner comes right under the title
     assert body.lstrip().startswith(f'<div class="banner" id="{BANNER_ID}">')
     assert "NOT CONVERGED" in body and "are not results" in body
     for problem in diagnostics.problems():
@@ -113,3 +113,39 @@ def test_describe_selection():
     assert describe_selection({"families": ["chinchilla"], "compute_min": 1e19, "drop_highest_loss": 5}) == (
         "families chinchilla; compute ≥ 1e+19 FLOP; 5 highest-loss runs dropped"
     )
+
+
+@pytest.mark.needs_data
+def test_the_report_leads_with_the_answer(converged_html):
+    """Title, headline numbers and forecasts first; then figures; diagnostics and provenance (priors as a table)
+    last; and the residuals say in words how the largest runs sit."""
+    order = ["<h1>Scaling-law fit: chinchilla law on chinchilla-epoch</h1>", "<h2>In short</h2>",
+             "<h2>Forecasts for published model sizes</h2>", "<h2>Compute-optimal allocation</h2>", "<img ",
+             "<h2>Diagnostics</h2>", "<h2>What was fitted (provenance)</h2>"]
+    positions = [converged_html.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    assert ">sigma_scale</td>" in converged_html and '{"sigma_scale"' not in converged_html
+    assert re.search(r"The 8 largest runs: \d above and \d below their interval|of the 8 largest runs lie", converged_html)
+
+
+@pytest.mark.needs_data
+def test_published_constants_appear_only_beside_fits_of_their_own_data(converged_fit):
+    """Hoffmann's and Besiroglu's constants were fitted to the runs chinchilla-epoch digitises; beside a fit of
+    other runs they are not comparable constant by constant, and the report leaves them out."""
+    from scaling_forecast.reporting.fit_summary import same_data_references
+
+    assert [label for label, _ in same_data_references(converged_fit)] == [
+        label for label, _, _ in converged_fit.law.references]
+    other = ScalingLawFit(converged_fit.idata.copy())
+    other.idata.attrs["dataset"] = "my_runs.csv"
+    assert same_data_references(other) == []
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("fmt, magic", [("png", PNG_MAGIC), ("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_report_figures_as_files(converged_fit, tmp_path, fmt, magic):
+    from scaling_forecast.reporting.fit_page import write_figures
+
+    paths = write_figures(converged_fit, tmp_path / "figures", fmt=fmt, dpi=150)
+    assert len(paths) == FIGURES and [p.name[:3] for p in paths] == [f"{i:02d}-" for i in range(1, FIGURES + 1)]
+    assert all(p.suffix == f".{fmt}" and p.read_bytes().startswith(magic) and p.stat().st_size > 5_000 for p in paths)

@@ -62,7 +62,6 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
                      "; their rows are marked NO and are not results:")
     body = [
         warning,
-        "<h1>Backtest: forecasting the largest runs of each family</h1>",
         ("<p>Leave one family out: each family in turn is treated as a user's new runs, the other families as the "
          "population (the user's path, <code>fit --runs</code> then <code>predict</code>). pooled: the family's "
          "runs fitted under the population prior; per_family: the law fitted to them alone (<code>--no-pool</code>); "
@@ -82,4 +81,4 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
                 "Left: share of each family's held-out runs inside the method's 80% predictive interval (shaded: "
                 "70-90%). Right: median absolute percentage error of the predictive median (log axis)."),
     ]
-    return write_page(path, page("Backtest", body))
+    return write_page(path, page("Backtest: forecasting the largest runs of each family", body))

@@ -17,13 +17,23 @@ PUBLISHED_STYLES = ("--", "-.", ":")  # one per published frontier, so that no t
 
 
 def isoflop_panels(panels: list[IsoFlop]) -> Figure:
-    """One IsoFLOP panel per law that has an optimal split, same runs, with N_opt per budget."""
-    fig = figure(6 * len(panels) + 2, 5)
-    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    """One IsoFLOP panel per law that has an optimal split, same runs, with N_opt per budget: two panels to a
+    row, so that a page's width holds them at a legible size, the legend in the last free slot."""
+    columns = min(2, len(panels))
+    rows = -(-len(panels) // columns)
+    fig = figure(7 * columns + (0 if len(panels) % columns else 2.5), 5.2 * rows)
+    axes = fig.subplots(rows, columns, sharey=True, squeeze=False).ravel()
     for ax, curves in zip(axes, panels):
         draw_isoflop(ax, curves)
-        ax.set_title(f"{curves.law}: {curves.formula}", fontsize=9)
-    outside_legend(axes[-1], "budget C (median of group)")
+        ax.set_title(f"{curves.law}: {curves.formula}", fontsize=10)
+    free = axes[len(panels):]
+    for ax in free:
+        ax.axis("off")
+    if len(free):
+        free[0].legend(*axes[0].get_legend_handles_labels(), title="budget C (median of group)", loc="center",
+                       fontsize=9, title_fontsize=9)
+    else:
+        outside_legend(axes[len(panels) - 1], "budget C (median of group)")
     return fig
 
 

@@ -56,7 +56,7 @@ def render_compare_report(result: Comparison, fits: dict[str, ScalingLawFit], no
         _overhead_section(result),
         _reconciliation_section(result),
     ]
-    return page(f"Kaplan vs Chinchilla on {result.dataset}", sections)
+    return page(f"Kaplan vs Chinchilla: several laws on the same runs ({result.dataset})", sections)
 
 
 def _banner(fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:
@@ -72,7 +72,6 @@ def _header(result: Comparison) -> str:
              f"{law.diagnostics.divergences} div.: {'converged' if law.diagnostics.converged else 'NOT converged'}"]
             for n, law in result.laws.items()]
     return (
-        "<h1>Kaplan vs Chinchilla: the same runs, several laws</h1>\n"
         f"<p>Dataset <strong>{escape(result.dataset)}</strong> (SHA-256 <code>{escape(result.dataset_sha256)}</code>), "
         f"{result.runs} runs ({escape(describe_selection(result.selection))}). Every law is fitted with the same "
         "Student-t likelihood on log loss and the same sampler; N in parameters, D in tokens, C = 6ND in FLOP, loss in "

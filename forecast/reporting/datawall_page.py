@@ -62,8 +62,16 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: WallAn
                       sens_rows)
     stock, pub = result.stock_2024, result.published
     v = pub["effective_stock"]
+    headline = next(r for r in result.scenarios if r.demand == "mixture" and r.overtrain == 1.0 and r.repetition)
+    year, at_wall, published_year = headline.interval(0.8), result.loss_at_wall.get("1"), pub["exhaustion_year"]
+    penalty = ("" if at_wall is None else f" A run with the frontier's compute then, re-planned for the stock's unique "
+               f"tokens, reaches a loss {at_wall.penalty.text('.1e')} nats/token above the same compute on fresh data.")
     sections = [
         banner("WARNING: numbers below rest on posteriors that failed their diagnostics", warnings)
+        + f"<h2>In short</h2><p>The largest training run's tokens reach the stock of human text in "
+        f"<strong>{year.median:.0f}</strong> (80% interval {year.lo:.0f} to {year.hi:.0f}; demand the mixture of the "
+        f"dataset-size and compute trends, compute-optimal runs, repetition allowed), against Villalobos et al.'s "
+        f"{published_year['value']:.0f} [{published_year['low']:.0f}, {published_year['high']:.0f}].{penalty}</p>"
         + f"<p>{escape(description)}</p>"
         f"<p>Stock in 2024: unique usable tokens {stock['quality_adjusted'].text('.3g')}, with repetition "
         f"{stock['effective'].text('.3g')} ({stock['effective'].level:.0%} intervals); Villalobos et al.: "

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from scaling_forecast.curves import Band, IsoFlop, Residuals, RunCurve
 
@@ -126,6 +126,8 @@ def posterior_plots(draws: dict[str, np.ndarray], summaries: dict[str, dict],
             ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
+        else:  # at most 5 labels: a narrow posterior's long decimals (0.2781, 0.2782, ...) must not run together
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     handles = {}
     for ax in axes[: len(names)]:
         for handle, label in zip(*ax.get_legend_handles_labels()):

@@ -1,21 +1,26 @@
-"""The page of a fitted scaling law (``report``): provenance, diagnostics, figures and tables."""
+"""The page of a fitted scaling law (``report``): the answer first (headline numbers, forecasts, allocation),
+then the figures, then parameters, diagnostics and provenance."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from scaling_forecast import published
 from scaling_forecast.allocation import allocation_table
 from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
 from scaling_forecast.curves import Residuals, by_size, extrapolation_table, isoflop, parameter_draws, residuals_of
 from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
+from scaling_forecast.files import write_atomically
 from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.isoflop import Budgets, isoflop_budgets
 from scaling_forecast.law_fit import ScalingLawFit
 
 from .fit_figures import data_scatter, extrapolation_plot, isoflop_curves, posterior_plots, residual_plots, size_curves
+from .fit_summary import headline, priors_table, same_data_references, top_runs_verdict
 from .pages import banner, escape, html_table, number, page, section, write_page
 
 FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llama 3 405B")
@@ -29,34 +34,58 @@ def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = LEVE
     return write_page(path, render_report(fitted, level=level))
 
 
-def render_report(fitted: ScalingLawFit, *, level: float = LEVEL) -> str:
-    """The report as one HTML string."""
+def report_figures(fitted: ScalingLawFit, *, level: float = LEVEL) -> list[tuple[str, Figure, str]]:
+    """The report's figures in page order, each (title, figure, caption as HTML): the data, the fitted curves
+    (by compute budget where the runs form budgets, and by model size), the residuals, the posteriors beside
+    the published fits made on the same data, and the forecast's widening beyond the data."""
     runs = fitted.runs
     budgets = isoflop_budgets(runs["compute"].to_numpy())
     residuals = residuals_of(fitted, level=level)
-    references = [(label, published.constants(law, source)) for label, law, source in fitted.law.references]
+    references = same_data_references(fitted)
+    figures = [("The data", data_scatter(runs), _data_caption(runs))]
+    if len(budgets.compute):
+        figures.append(("Fitted curves by compute budget", isoflop_curves(isoflop(fitted, budgets, level=level)),
+                        _budget_caption(budgets, level, fitted.attrs.get("dataset") == "chinchilla-epoch")))
+    figures += [
+        ("Fitted curves by model size", size_curves(by_size(fitted, level=level, n_bins=SIZE_BINS)), _size_caption(level)),
+        ("Residuals", residual_plots(runs, residuals), _residual_caption(residuals, len(runs)) + top_runs_verdict(runs, residuals)),
+        ("Posteriors of the law's constants",
+         posterior_plots(parameter_draws(fitted), fitted.parameters(level), references, level=level),
+         _posterior_caption(fitted, references, level)),
+    ]
+    table = extrapolation_table(fitted, level=level)
+    figures.append(("How sure beyond the data", extrapolation_plot(table, level=level), _extrapolation_caption(fitted, table, level)))
+    return figures
+
+
+def render_report(fitted: ScalingLawFit, *, level: float = LEVEL) -> str:
+    """The report as one HTML string: the answer first (headline numbers, forecasts, allocation), then the
+    figures, then the parameters, diagnostics and provenance."""
     diagnostics = fitted.diagnostics
     warning = _not_results_note(diagnostics)
     sections = [
         _banner(diagnostics),
-        _header(fitted, runs),
-        _diagnostics_section(diagnostics),
-        section("The data", data_scatter(runs), _data_caption(runs)),
-        section("Fitted curves by compute budget", isoflop_curves(isoflop(fitted, budgets, level=level)),
-                _budget_caption(budgets, level)),
-        section("Fitted curves by model size", size_curves(by_size(fitted, level=level, n_bins=SIZE_BINS)),
-                _size_caption(level)),
-        section("Residuals", residual_plots(runs, residuals), _residual_caption(residuals, len(runs))),
-        section("Posteriors of the law's constants",
-                posterior_plots(parameter_draws(fitted), fitted.parameters(level), references, level=level),
-                _posterior_caption(fitted, references, level)),
-        _parameter_section(fitted, references, level, warning),
-        _pooling_section(fitted),
-        _extrapolation_section(fitted, level),
+        headline(fitted, level),
         _forecast_section(fitted, level, warning),
         _allocation_section(fitted, level, warning),
+        *(section(title, fig, caption) for title, fig, caption in report_figures(fitted, level=level)),
+        _parameter_section(fitted, same_data_references(fitted), level, warning),
+        _pooling_section(fitted),
+        _diagnostics_section(diagnostics),
+        _header(fitted, fitted.runs),
     ]
-    return page(f"Scaling-law fit: {fitted.attrs.get('law', '?')} on {fitted.attrs.get('dataset', '?')}", sections)
+    return page(f"Scaling-law fit: {fitted.attrs.get('law', '?')} law on {fitted.attrs.get('dataset', '?')}", sections)
+
+
+def write_figures(fitted: ScalingLawFit, folder: str | Path, *, fmt: str = "png", dpi: int = 200,
+                  level: float = LEVEL) -> list[Path]:
+    """Each report figure as its own file in ``folder`` (png, svg or pdf; ``dpi`` for png), named by its title,
+    written atomically."""
+    paths = []
+    for i, (title, fig, _) in enumerate(report_figures(fitted, level=level), start=1):
+        name = f"{i:02d}-{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')}.{fmt}"
+        paths.append(write_atomically(Path(folder) / name, lambda tmp, fig=fig: fig.savefig(tmp, format=fmt, dpi=dpi)))
+    return paths
 
 
 def describe_selection(selection: dict) -> str:
@@ -103,13 +132,13 @@ def _header(fitted: ScalingLawFit, runs: pd.DataFrame) -> str:
         ("Dataset SHA-256", f"<code>{escape(attrs.get('dataset_sha256', '?'))}</code>"),
         ("Runs fitted", f"{len(runs)} ({escape(selection)}); loss kind {escape(loss_kinds)}"),
         ("Fitted range", _range_text(runs)),
-        ("Priors", f"<code>{escape(attrs.get('priors', '?'))}</code>"),
+        ("Priors", priors_table(attrs.get("priors", "{}"))),
         ("Sampler", f"nutpie; {escape(sampler_text)}"),
         ("Seed", escape(attrs.get("seed", "?"))),
         ("Package version", f"scaling-forecast {escape(attrs.get('package_version', '?'))}"),
     ]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    return f"<h1>Scaling-law fit report</h1>\n<h2>What was fitted</h2>\n<table>{body}</table>"
+    return f"<h2>What was fitted (provenance)</h2>\n<table>{body}</table>"
 
 
 def _range_text(runs: pd.DataFrame) -> str:
@@ -141,14 +170,15 @@ def _data_caption(runs: pd.DataFrame) -> str:
     )
 
 
-def _budget_caption(budgets: Budgets, level: float) -> str:
-    centres = ", ".join(f"{c:.2g}" for c in budgets.compute) or "none (no group is large enough)"
+def _budget_caption(budgets: Budgets, level: float, digitised: bool) -> str:
+    centres = ", ".join(f"{c:.2g}" for c in budgets.compute)
+    scatter = ("The digitised compute values scatter around the nominal budgets: g" if digitised else "G")
     return (
         f"Runs grouped into {len(budgets.compute)} IsoFLOP budgets by cutting log10 C at the local minima of its "
         f"Gaussian kernel density (bandwidth {budgets.bandwidth_dex} dex), i.e. 1-D mean shift: runs whose compute "
         f"climbs to the same density peak form a budget. Groups of fewer than {budgets.min_runs} runs get no curve "
         f"({budgets.ungrouped} runs, grey crosses). Budget C (median of each group, FLOP): {centres}. "
-        "The digitised compute values scatter around the nominal budgets: grouped runs lie up to "
+        f"{scatter}rouped runs lie up to "
         f"{budgets.spread_dex:.2f} dex from their group's median C, so they need not sit on the curve drawn at that "
         "median. Curves: posterior median of the expected loss (nats/token) along N at D = C/(6N); band: its "
         f"equal-tailed {level:.0%} credible interval (all posterior draws), drawn 0.15 dex beyond the group's N range."
@@ -177,9 +207,10 @@ def _residual_caption(residuals: Residuals, n_runs: int) -> str:
 def _posterior_caption(fitted: ScalingLawFit, references: list[tuple[str, pd.DataFrame]], level: float) -> str:
     units = "; ".join(f"{name}: {units}" for name, units in fitted.law.parameters.items() if name not in ("sigma", "nu"))
     theirs = "; ".join(f"{label}: point (dashed) and, where published, its interval (shaded)" for label, _ in references)
+    other = "no published fit of this law on these data (fits on other data are not comparable constant by constant)"
     return (
         f"Histograms of all posterior draws (coefficients on log axes). Black: posterior median and equal-tailed "
-        f"{level:.0%} interval. Coloured: {escape(theirs) or 'no published fit of this law'}. Units: {escape(units)}."
+        f"{level:.0%} interval. Coloured: {escape(theirs) or other}. Units: {escape(units)}."
     )
 
 
@@ -260,8 +291,7 @@ def _own_slope_text(own: dict) -> str:
             f"per decade (sd {100 * new_sd:.2f}), which the forecasts use.")
 
 
-def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
-    table = extrapolation_table(fitted, level=level)
+def _extrapolation_caption(fitted: ScalingLawFit, table: pd.DataFrame, level: float) -> str:
     width = 100 * np.log(table["observed_hi"] / table["observed_lo"]).to_numpy()
     at = {d: width[np.argmin(np.abs(table["decades"].to_numpy() - d))] for d in (0.0, 1.0, 3.0)}
     if fitted.attrs.get("kind") == "pooled":
@@ -276,14 +306,13 @@ def _extrapolation_section(fitted: ScalingLawFit, level: float) -> str:
         why = ("This law was fitted alone: its interval holds only the parameter uncertainty of the law's form, "
                "which assumes the form still holds out there. Fit your runs pooled (the default for --runs) to add "
                "the departure from the law that the registered families show.")
-    caption = (
+    return escape(
         f"From the largest fitted run (C = {table['compute'].iloc[0]:.3g} FLOP) outwards at its tokens per "
         f"parameter: N and D each grow by 10^(x/2) at x decades of compute. Left: posterior median and {level:.0%} "
         f"interval of the expected loss and of a new run's loss (nats/token). Right: the width of those intervals "
         f"as a percentage of the loss (100 x log(hi/lo)): a new run's {level:.0%} interval spans {at[0.0]:.1f}% at "
         f"the largest run, {at[1.0]:.1f}% one decade beyond and {at[3.0]:.1f}% three decades beyond. {why}"
     )
-    return section("How sure beyond the data", extrapolation_plot(table, level=level), escape(caption))
 
 
 def _forecast_section(fitted: ScalingLawFit, level: float, warning: str) -> str:

@@ -103,7 +103,6 @@ def write_plan_report(fitted: ScalingLawFit, answer, path: str | Path) -> Path:
     items = "".join(f'<li style="margin-left:{2 if line.startswith("    ") else 0}em">{escape(line.strip())}</li>'
                     for line in lines)
     sections = [
-        "<h1>Planning answers</h1>",
         banner("WARNING: these answers rest on a posterior that failed its diagnostics", problems),
         f"<p>{escape(heading)}</p><ul>{items}</ul>",
         "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in answer.warnings),
