@@ -1,5 +1,5 @@
 # The two set-up commands of the README. Both create .venv on first use.
-.PHONY: run test test-fast setup notebooks
+.PHONY: run test test-fast setup notebooks notebooks-run
 
 RESULTS ?= results
 # Published configurations (data/published/model_configs.csv) forecast by the main job.
@@ -40,3 +40,7 @@ test-fast: setup
 notebooks: setup
 	.venv/bin/pip install -q -e ".[notebooks]"
 	.venv/bin/jupyter lab notebooks/
+
+# Execute the notebooks and store them with their outputs (needs the data: SCALING_FORECAST_DATA_DIR or downloads).
+notebooks-run: setup
+	.venv/bin/python scripts/run_notebooks.py

@@ -12,7 +12,8 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write`` on a temporary file beside ``path``, then rename it into place.
 
     The rename is atomic on one file system, so readers see the old file or the new one, never a
-    mix, and a crash leaves the old file as it was.
+    mix, and a crash leaves the old file as it was. The file gets the permissions a plain write would
+    give it (the old file's, else those the umask allows), not the temporary file's owner-only ones.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,11 +21,19 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     os.close(fd)
     try:
         write(Path(temporary))
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it; it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # Every HTML page the product writes carries this line in its head; saved fits carry the attributes

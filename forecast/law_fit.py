@@ -28,7 +28,7 @@ from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
 from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
-from scaling_forecast.runs import compute_of, metadata_columns
+from scaling_forecast.runs import RUN_COLUMNS, compute_of, metadata_columns
 
 
 class ScalingLawFit:
@@ -64,6 +64,9 @@ class ScalingLawFit:
         """
         import nutpie  # imported here: compiling pulls in numba, which commands that only read data do not need
 
+        if missing := [c for c in RUN_COLUMNS if c not in runs.columns]:
+            raise InputError(f"the runs lack the tidy columns {', '.join(missing)}: give a DataFrame of your runs to "
+                             "scaling_forecast.fit, which checks and tidies it")
         spec = laws.get(law)
         priors = spec.priors() if priors is None else priors
         chosen = selection.apply(runs)

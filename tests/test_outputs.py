@@ -37,3 +37,22 @@ def test_outputs_that_would_destroy_inputs_are_refused_before_any_work(tmp_path,
     else:
         assert line.startswith("error: ") and message in line
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    """An atomic write goes through an owner-only temporary file; the result must not stay owner-only (a report
+    served from a shared folder), and a file replaced keeps its own permissions."""
+    import os
+    import stat
+
+    from scaling_forecast.files import write_atomically
+
+    mask = os.umask(0o022)
+    try:
+        fresh = write_atomically(tmp_path / "page.html", lambda tmp: tmp.write_text("x"))
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        os.chmod(fresh, 0o600)
+        write_atomically(fresh, lambda tmp: tmp.write_text("y"))
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and fresh.read_text() == "y"
+    finally:
+        os.umask(mask)

@@ -132,3 +132,14 @@ def test_a_dataframe_is_checked_by_the_same_rules_naming_its_rows():
     assert lines[0].startswith("mine row 11: loss is empty") and lines[1].startswith("mine row 12: params=7 is below")
     with pytest.raises(InputError, match="mine: missing required column 'loss'"):
         runs.runs_from_frame(frame, {"params": "N", "tokens": "D"}, name="mine")
+
+
+def test_the_fit_class_points_a_raw_dataframe_to_the_api():
+    import pandas as pd
+
+    from scaling_forecast.errors import InputError
+    from scaling_forecast.law_fit import ScalingLawFit
+
+    raw = pd.DataFrame({"params": [1e8, 4e8], "tokens": [2e9, 8e9], "loss": [3.1, 2.8]})
+    with pytest.raises(InputError, match="give a DataFrame of your runs to scaling_forecast.fit"):
+        ScalingLawFit.fit(raw, source="mine", source_sha256="x")
