@@ -16,7 +16,6 @@ year = 2024 + (log stock - log demand at 2024) / (demand growth - stock growth).
 """
 
 import functools
-import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -148,19 +147,15 @@ def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: Sa
     import nutpie
     import pymc as pm
 
-    from scaling_forecast.law_fit import sample
+    from scaling_forecast.law_fit import quiet_pymc, sample
 
     known = models.dropna(subset=["compute"])
     trends = sample(nutpie.compile_pymc_model(trend_model({
         "tokens": (models["year"], np.log10(models["tokens"])),
         "compute": (known["year"], np.log10(known["compute"]))})), sampler, progress)
     n = sampler.chains * sampler.draws
-    logger = logging.getLogger("pymc")  # it logs the names of the variables it draws
-    level, _ = logger.level, logger.setLevel(logging.WARNING)
-    try:
+    with quiet_pymc():
         prior = pm.sample_prior_predictive(draws=n, model=components_model(components), random_seed=sampler.seed)["prior"]
-    finally:
-        logger.setLevel(level)
     return WallPosterior({name: np.broadcast_to(prior[name].to_numpy().reshape(-1), (n,)).copy() for name in components},
                          trends)
 

@@ -71,3 +71,18 @@ def diagnose(idata: xr.DataTree, var_names: list[str]) -> Diagnostics:
             draws=int(posterior.sizes["draw"]),
             chains=int(posterior.sizes["chain"]),
         )
+
+
+@dataclass(frozen=True)
+class Flagged(Diagnostics):
+    """Diagnostics of a fit that rests on another posterior which failed its own (a pooled fit's population):
+    never converged, with that posterior's problems listed after its own."""
+
+    other_problems: tuple[str, ...] = ()
+
+    @property
+    def converged(self) -> bool:
+        return False
+
+    def problems(self) -> list[str]:
+        return super().problems() + list(self.other_problems)

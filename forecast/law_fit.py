@@ -5,8 +5,10 @@ law, priors, seed, package version, run selection) live in one ArviZ
 DataTree, saved as NetCDF; loading it back gives identical forecasts.
 """
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict
@@ -28,7 +30,10 @@ from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
 from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
-from scaling_forecast.runs import RUN_COLUMNS, compute_of, metadata_columns
+from scaling_forecast.runs import compute_of, metadata_columns
+
+# The columns of a tidy run table (scaling_forecast.runs) that a fit reads.
+FITTED_COLUMNS = ("family", "run_id", "params", "tokens", "compute", "loss", "loss_kind")
 
 
 class ScalingLawFit:
@@ -64,7 +69,7 @@ class ScalingLawFit:
         """
         import nutpie  # imported here: compiling pulls in numba, which commands that only read data do not need
 
-        if missing := [c for c in RUN_COLUMNS if c not in runs.columns]:
+        if missing := [c for c in FITTED_COLUMNS if c not in runs.columns]:
             raise InputError(f"the runs lack the tidy columns {', '.join(missing)}: give a DataFrame of your runs to "
                              "scaling_forecast.fit, which checks and tidies it")
         spec = laws.get(law)
@@ -318,6 +323,18 @@ def sample(compiled, sampler: SamplerSettings, progress: bool | None) -> xr.Data
         save_warmup=False,
         progress_bar=sys.stderr.isatty() if progress is None else progress,
     )
+
+
+@contextlib.contextmanager
+def quiet_pymc():
+    """PyMC's log lines held back (forward sampling logs the names of the variables it draws)."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @functools.lru_cache(maxsize=8)

@@ -9,21 +9,21 @@ population's prior (:class:`PooledFit`), with their own extrapolation slope wher
 import functools
 import json
 import sys
-from dataclasses import asdict, dataclass, replace
+import warnings
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaling_forecast.diagnostics import Diagnostics, diagnose
+from scaling_forecast.diagnostics import Diagnostics, Flagged, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit_settings import MIN_RUNS_POOLED, RunSelection, SamplerSettings
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit, configurations, departure
-from scaling_forecast.law_fit import ScalingLawFit, run_groups, sample
+from scaling_forecast.law_fit import ScalingLawFit, quiet_pymc, run_groups, sample
 from scaling_forecast.laws import LAWS
 from scaling_forecast.models.hierarchical import (
-    EXTRAPOLATION_NU,
     FAMILY_CONSTANTS,
     compute_bins,
     extrapolation_model,
@@ -38,6 +38,7 @@ from scaling_forecast.population import (
     population_prior,
     registered_provenance,
     save_population,
+    slope_posterior,
 )
 from scaling_forecast.predict import LawDraws
 from scaling_forecast.predictive import Predictive
@@ -193,14 +194,15 @@ class PooledFit(ScalingLawFit):
             raise InputError(f"a pooled fit takes one family of runs; the selection has {sorted(chosen['family'].unique())}: "
                              "choose one with --family")
         fitted = cls._fit_pooled(chosen, source=source, source_sha256=source_sha256, population=population,
-                                 selection=selection, sampler=sampler, progress=progress)
+                                 selection=selection, sampler=sampler, progress=progress, predictive=True)
         fitted.idata.attrs["own_slope"] = json.dumps(own_slope(chosen, population, sampler))
         fitted.idata.attrs["diagnostics"] = json.dumps(fitted.diagnostics.as_dict())
         return fitted
 
     @classmethod
     def _fit_pooled(cls, chosen: pd.DataFrame, *, source: str, source_sha256: str, population: Population,
-                    selection: RunSelection, sampler: SamplerSettings, progress: bool | None) -> "PooledFit":
+                    selection: RunSelection, sampler: SamplerSettings, progress: bool | None,
+                    predictive: bool = False) -> "PooledFit":  # predictive: ArviZ's groups (the user's fit only)
         import nutpie
 
         configs = configurations(chosen)
@@ -210,7 +212,10 @@ class PooledFit(ScalingLawFit):
             configs["compute"].to_numpy(), population=population.prior,
         )
         idata = sample(nutpie.compile_pymc_model(model), sampler, progress)
-        for group, data in run_groups(chosen).items():
+        groups = run_groups(chosen)
+        if predictive:
+            groups |= _configuration_predictive(idata, model, sampler.seed, groups["observed_data"])
+        for group, data in groups.items():
             idata[group] = xr.DataTree(data)
         _, _, bin_log10c = compute_bins(configs["compute"].to_numpy(), np.zeros(len(configs), int))
         law = LAWS["chinchilla"]
@@ -338,40 +343,28 @@ class PooledFit(ScalingLawFit):
         return LawDraws(law_draws.law, law_draws.values, law_draws.sigma, law_draws.nu, total)
 
 
-@dataclass(frozen=True)
-class Flagged(Diagnostics):
-    """Diagnostics of a pooled fit whose population failed its own."""
+def _configuration_predictive(idata: xr.DataTree, model, seed: int, observed: xr.Dataset) -> dict[str, xr.Dataset]:
+    """PyMC's pointwise log likelihood and posterior predictive (float32) of what the pooled model observes,
+    each configuration's seed-averaged log loss (``mean_log_loss``), also added to ``observed_data``. The
+    sampler's starting points go first: PyMC's conversions refuse a model that keeps them."""
+    import pymc as pm
 
-    other_problems: tuple[str, ...] = ()
-
-    @property
-    def converged(self) -> bool:
-        return False
-
-    def problems(self) -> list[str]:
-        return super().problems() + list(self.other_problems)
+    for rv in model.free_RVs:
+        model.set_initval(rv, None)
+    likelihood = pm.compute_log_likelihood(idata.copy(), var_names=["mean_log_loss"], model=model, progressbar=False)
+    # The population's Potential acts on the parameters, which come from the posterior draws here, so the
+    # replicated observations are exact without it: PyMC's warning about it, and its log line, are noise.
+    with warnings.catch_warnings(), quiet_pymc():
+        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        replicated = pm.sample_posterior_predictive(idata, model=model, var_names=["mean_log_loss"], random_seed=seed,
+                                                    progressbar=False)
+    return {"log_likelihood": likelihood["log_likelihood"].to_dataset().astype(np.float32),
+            "posterior_predictive": replicated["posterior_predictive"].to_dataset().astype(np.float32),
+            "observed_data": observed.assign(mean_log_loss=replicated["observed_data"]["mean_log_loss"])}
 
 
 OWN_SLOPE_MIN_RUNS = 12  # the fit below the top quarter keeps 9 runs, and the quarter holds 3 to learn from
 OWN_SLOPE_HOLDOUT = 0.25  # the runs' own top quarter of configurations by compute is the family's evidence
-
-
-def slope_posterior(prior: tuple[float, float], errors: pd.DataFrame, *, nu: float = EXTRAPOLATION_NU,
-                    points: int = 4001) -> tuple[float, float]:
-    """Mean and sd of one family's slope given its prior (mean, sd) and its own ``errors`` (columns
-    ``error``, ``decades``, ``scale`` as :func:`extrapolation_errors` gives them), under the likelihood of
-    ``extrapolation_model`` (error ~ Student-t(nu, slope x decades, scale)); exact on a grid of +-6 sd, since
-    the slope is one number."""
-    from scipy import stats
-
-    mean, sd = prior
-    grid = np.linspace(mean - 6 * sd, mean + 6 * sd, points)
-    residual = (errors["error"].to_numpy() - grid[:, None] * errors["decades"].to_numpy()) / errors["scale"].to_numpy()
-    log_post = stats.norm.logpdf(grid, mean, sd) + stats.t.logpdf(residual, nu).sum(axis=1)
-    weight = np.exp(log_post - log_post.max())
-    weight /= weight.sum()
-    centre = float(weight @ grid)
-    return centre, float(np.sqrt(weight @ (grid - centre) ** 2))
 
 
 def own_slope(chosen: pd.DataFrame, population: Population, sampler: SamplerSettings) -> dict:

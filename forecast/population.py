@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from scaling_forecast import __version__, registry
 from scaling_forecast.files import write_atomically
 from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit
-from scaling_forecast.models.hierarchical import FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior
+from scaling_forecast.models.hierarchical import EXTRAPOLATION_NU, FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior
 from scaling_forecast.runs import dataset_digest
 
 # Raised when what a population holds changes, so that caches built before are not read (2: the reach of
@@ -122,3 +123,21 @@ def registered_provenance(families: tuple[str, ...] = (), gadre_eval: str | None
         "extrapolation_holdout": EXTRAPOLATION_HOLDOUT,
         "extrapolation_sampler": asdict(EXTRAPOLATION_SAMPLER),
     }
+
+
+def slope_posterior(prior: tuple[float, float], errors: pd.DataFrame, *, nu: float = EXTRAPOLATION_NU,
+                    points: int = 4001) -> tuple[float, float]:
+    """Mean and sd of one family's slope given its prior (mean, sd) and its own ``errors`` (columns
+    ``error``, ``decades``, ``scale`` as ``scaling_forecast.pooled.extrapolation_errors`` gives them), under the likelihood of
+    ``extrapolation_model`` (error ~ Student-t(nu, slope x decades, scale)); exact on a grid of +-6 sd, since
+    the slope is one number."""
+    from scipy import stats
+
+    mean, sd = prior
+    grid = np.linspace(mean - 6 * sd, mean + 6 * sd, points)
+    residual = (errors["error"].to_numpy() - grid[:, None] * errors["decades"].to_numpy()) / errors["scale"].to_numpy()
+    log_post = stats.norm.logpdf(grid, mean, sd) + stats.t.logpdf(residual, nu).sum(axis=1)
+    weight = np.exp(log_post - log_post.max())
+    weight /= weight.sum()
+    centre = float(weight @ grid)
+    return centre, float(np.sqrt(weight @ (grid - centre) ** 2))

@@ -15,7 +15,8 @@ import pytest
 
 from scaling_forecast.families import load_families
 from scaling_forecast.law_fit import ScalingLawFit
-from scaling_forecast.pooled import POOLED_FORMAT, PooledFit, load_population, slope_posterior
+from scaling_forecast.pooled import POOLED_FORMAT, PooledFit, load_population
+from scaling_forecast.population import slope_posterior
 
 
 def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
@@ -67,6 +68,22 @@ def test_saved_pooled_fit_answers_predict_allocate_and_report(gemstones_fit, pop
     report = _cli(population_cache, "report", "--fit", fit_file, "--out", str(folder / "report.html"))
     assert report.returncode == 0, report.stderr
     assert "pooled" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.needs_data
+def test_a_saved_pooled_fit_is_what_arviz_expects(gemstones_fit):
+    """The pooled model observes each configuration's seed-averaged log loss: its pointwise log likelihood and
+    posterior predictive are saved for them, so loo and plot_ppc_dist work on the file alone."""
+    import arviz as az
+
+    folder, runs, _ = gemstones_fit
+    tree = az.from_netcdf(folder / "fit.nc")
+    configurations = tree["observed_data"]["mean_log_loss"].size
+    assert tree["observed_data"]["log_loss"].size == len(runs) and 0 < configurations <= len(runs)
+    loo = az.loo(tree)
+    assert loo.n_data_points == configurations and np.isfinite(loo.elpd)
+    assert tree["posterior_predictive"]["mean_log_loss"].shape[-1] == configurations
+    assert az.plot_ppc_dist(tree, var_names=["mean_log_loss"]).viz["plot"]["mean_log_loss"].item().has_data()
 
 
 @pytest.mark.needs_data

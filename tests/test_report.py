@@ -149,3 +149,21 @@ def test_report_figures_as_files(converged_fit, tmp_path, fmt, magic):
     paths = write_figures(converged_fit, tmp_path / "figures", fmt=fmt, dpi=150)
     assert len(paths) == FIGURES and [p.name[:3] for p in paths] == [f"{i:02d}-" for i in range(1, FIGURES + 1)]
     assert all(p.suffix == f".{fmt}" and p.read_bytes().startswith(magic) and p.stat().st_size > 5_000 for p in paths)
+
+
+@pytest.mark.needs_data
+def test_a_report_on_ones_own_runs_is_written_for_them(tmp_path):
+    """A user's ladder of runs at a few tokens-per-parameter ratios forms no IsoFLOP budgets: the report draws
+    no budget curves and says nothing of digitised compute, and sets no published constants (fitted to other
+    data) beside the posterior."""
+    sizes = np.logspace(7, 7.8, 12)
+    lines = ["params,tokens,loss"] + [f"{n:.4g},{k * n:.4g},{2.0 + 3.0 * (n / 1e7) ** -0.3 + 0.5 * (k * n / 1e8) ** -0.28:.4f}"
+                                      for n in sizes for k in (10, 20, 40)]
+    (tmp_path / "mine.csv").write_text("\n".join(lines) + "\n")
+    table, name, digest = runs.load_runs(runs_file=tmp_path / "mine.csv")
+    fitted = ScalingLawFit.fit(table, source=name, source_sha256=digest, sampler=SamplerSettings(draws=300),
+                               progress=False)
+    text = write_report(fitted, tmp_path / "mine.html").read_text(encoding="utf-8")
+    assert "Fitted curves by compute budget" not in text and "digitised" not in text
+    assert "Hoffmann et al." not in text and "Besiroglu" not in text
+    assert "no published fit of this law on these data" in text and len(_images(text)) == FIGURES - 1
