@@ -47,7 +47,7 @@ def _checked_export(export, inputs) -> None:
     check_outputs([export] if export else [], inputs, force=True)
 
 
-def _export(export, table, source: str, level: float) -> None:
+def _export(export, table, source: str, level: float | None) -> None:
     if export is not None:
         print(f"table written to {exports.write(table, export, source=source, level=level)}", file=sys.stderr)
 
@@ -261,7 +261,7 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
     else:
         render.backtest(result, summary_rows, holdout, lofo)
         print(f"report written to {report}")
-    _export(export, result.drop(columns="errors"), f"backtest, holding out {holdout:.0%} of each family's runs", 0.8)
+    _export(export, result.drop(columns="errors"), f"backtest, holding out {holdout:.0%} of each family's runs", None)
     if bad := int((~result["converged"].astype(bool)).sum()):
         print(f"WARNING: {bad} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
         sys.exit(0 if allow_unconverged else 3)

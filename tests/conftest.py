@@ -113,7 +113,8 @@ def backtest_run(mirror, tmp_path_factory):
     out = tmp_path_factory.mktemp("backtest") / "backtest.html"
     result = subprocess.run(
         [sys.executable, "-m", "scaling_forecast", "backtest", "--family", "gadre-c4_original", "--family", "gadre-rpj",
-         "--few-shot", "5", "--workers", "2", "--draws", "500", "--out", str(out), "--json"],
+         "--few-shot", "5", "--workers", "2", "--draws", "500", "--out", str(out), "--json", "--export",
+         str(out.with_suffix(".csv"))],
         capture_output=True, text=True, timeout=900,
     )
     return result, out

@@ -132,6 +132,8 @@ def test_backtest_cli_reduced(backtest_run):
     assert (rows["coverage_0.5"] <= rows["coverage_0.95"]).all()
     assert rows.loc[rows["method"] == "few_shot_5", "n_train"].tolist() == [5, 5]
     assert {r["method"] for r in payload["pooled"]} == set(rows["method"])
+    exported = pd.read_csv(out.with_suffix(".csv"))  # --export: the same rows; levels are in the column names
+    assert len(exported) == len(rows) and "level" not in exported and "coverage_0.8" in exported
     assert out.read_text(encoding="utf-8").count("data:image/png;base64,") == 1
 
 
