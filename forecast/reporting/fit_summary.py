@@ -8,6 +8,7 @@ import pandas as pd
 
 from scaling_forecast import published
 from scaling_forecast.curves import Residuals
+from scaling_forecast.intervals import Interval
 from scaling_forecast.law_fit import ScalingLawFit
 
 from .pages import escape, html_table, number
@@ -33,9 +34,8 @@ def headline(fitted: ScalingLawFit, level: float) -> str:
                           for name, p in fitted.parameters(level).items() if name not in ("sigma", "nu"))
     allocation = ""
     if fitted.law.frontier_of is not None:
-        a = fitted.draws.frontier().a
-        lo, hi = np.quantile(a, [(1 - level) / 2, (1 + level) / 2])
-        allocation = f" The compute-optimal model grows as N_opt ∝ C^a with a = {np.median(a):.3f} [{lo:.3f}, {hi:.3f}]."
+        a = Interval.of(fitted.draws.frontier().a, level)
+        allocation = f" The compute-optimal model grows as N_opt ∝ C^a with a = {a.text()}."
     verdict = ("passed its diagnostics" if fitted.diagnostics.converged else
                "<strong class=\"warn\">FAILED its diagnostics: the numbers below are not results</strong>")
     return (
