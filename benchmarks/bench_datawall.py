@@ -29,7 +29,7 @@ import numpy as np
 from timing import repeat_times
 
 from scaling_forecast import datawall as dw
-from scaling_forecast.models.datawall import BASE_YEAR
+from scaling_forecast.models.stock import BASE_YEAR
 
 
 def command(*args: str) -> None:

@@ -16,8 +16,8 @@ from scaling_forecast.datawall import BASE_YEAR, WallDraws, exhaustion_year, log
 from scaling_forecast.intervals import band, interval, quantiles
 from scaling_forecast.isoflop import Budgets
 from scaling_forecast.law_fit import ScalingLawFit
-from scaling_forecast.models.datawall import log_stock
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_frontier
+from scaling_forecast.models.stock import log_stock
 
 CURVE_POINTS = 120
 PAD_DEX = 0.15  # curves run this far beyond the runs they are drawn with

@@ -3,7 +3,7 @@
 Inputs, all as draws aligned by index (the law's posterior is independent of
 the rest, so pairing its draws at random samples the joint distribution):
 
-- the stock's components (``scaling_forecast.models.datawall``, priors from ``data/published/data_stock.csv``);
+- the stock's components (``scaling_forecast.models.stock``, priors from ``data/published/data_stock.csv``);
 - growth rates of training tokens and training compute (Bayesian robust
   regressions on the notable-models table) and the frontier's size at
   2024-01-01 (published priors);
@@ -26,17 +26,8 @@ from scaling_forecast import published, runs
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
 from scaling_forecast.fit_settings import SamplerSettings
-from scaling_forecast.models.datawall import (
-    BASE_YEAR,
-    GROWTH,
-    STOCK,
-    Component,
-    components_model,
-    log_stock,
-    log_stock_growth,
-    trend_model,
-)
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast.models.stock import BASE_YEAR, GROWTH, STOCK, Component, log_stock, log_stock_growth
 from scaling_forecast.predict import LawDraws
 
 DEMANDS = ("dataset_trend", "compute", "mixture")
@@ -144,10 +135,11 @@ def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: Sa
              progress: bool | None = None) -> WallPosterior:
     """As many component draws as the regressions have: robust regressions of log10 tokens (every model)
     and log10 compute (models that report it) on year."""
-    import nutpie
+    import nutpie  # here: the data wall's curves and a saved fit's forecasts need no PyMC
     import pymc as pm
 
     from scaling_forecast.law_fit import quiet_pymc, sample
+    from scaling_forecast.models.datawall import components_model, trend_model
 
     known = models.dropna(subset=["compute"])
     trends = sample(nutpie.compile_pymc_model(trend_model({

@@ -12,7 +12,7 @@ from scaling_forecast import data_constrained, published
 from scaling_forecast.data_constrained import optimum
 from scaling_forecast.datawall import COMPONENTS, DEMANDS, OVERTRAIN, WallDraws, exhaustion_year, frontier_run
 from scaling_forecast.intervals import COMPARISON_LEVEL, Interval, interval
-from scaling_forecast.models.datawall import BASE_YEAR, log_stock
+from scaling_forecast.models.stock import BASE_YEAR, log_stock
 from scaling_forecast.predictive import Predictive
 
 LEVELS = (0.5, 0.8, 0.9)  # the exhaustion year's intervals

@@ -2,9 +2,8 @@
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
-import arviz as az
 import xarray as xr
 
 R_HAT_MAX = 1.01
@@ -50,6 +49,22 @@ class Diagnostics:
     def as_dict(self) -> dict:
         return asdict(self) | {"converged": self.converged}
 
+    @classmethod
+    def saved(cls, record: dict, idata: xr.DataTree, var_names: list[str]) -> "Diagnostics":
+        """The diagnostics a fit saved when it was sampled (``as_dict``), or computed afresh with ArviZ when
+        the record lacks a field (older files) or counts other draws or chains than ``idata``'s posterior
+        (over ``var_names``, as :func:`diagnose`).
+
+        A fit's attributes are hashed (``scaling_forecast.savedfit``), so reading them back is as safe as
+        recomputing them, and spares answering from a saved fit ArviZ's import (about a second).
+        """
+        names = [f.name for f in fields(Diagnostics)]
+        posterior = idata["posterior"]
+        if (all(name in record for name in names) and record["draws"] == posterior.sizes["draw"]
+                and record["chains"] == posterior.sizes["chain"]):
+            return Diagnostics(**{name: record[name] for name in names})
+        return diagnose(idata, var_names)
+
 
 def _worst(result: xr.DataTree, how: str) -> float:
     # ArviZ returns the posterior group's node with one scalar per variable.
@@ -58,6 +73,8 @@ def _worst(result: xr.DataTree, how: str) -> float:
 
 def diagnose(idata: xr.DataTree, var_names: list[str]) -> Diagnostics:
     """R-hat, bulk/tail ESS (ArviZ rank-normalised versions), divergences and BFMI."""
+    import arviz as az  # here, not above: answering from a saved fit reads the diagnostics it saved
+
     stats = idata["sample_stats"]
     posterior = idata["posterior"]
     with warnings.catch_warnings():  # too few draws give NaN with numpy's warnings; problems() names the cause

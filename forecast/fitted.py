@@ -10,6 +10,7 @@ their settings (:mod:`scaling_forecast.savedfit`). Backtests take any of them
 (:mod:`scaling_forecast.backtest`).
 """
 
+import importlib
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
@@ -49,12 +50,15 @@ class Fitted(Protocol):
     def from_tree(cls, idata: xr.DataTree, path: Path) -> Self: ...
 
 
+# The class that reads each kind of saved fit: (module of scaling_forecast, class name).
+KIND_CLASSES = {"single": ("law_fit", "ScalingLawFit"), "pooled": ("law_fit", "ScalingLawFit"),
+                "hierarchical": ("hierarchy", "HierarchicalFit"), "baseline": ("baseline", "BaselineFit")}
+
+
 def load(path: str | Path) -> Fitted:
     """Any fit written by scaling-forecast, as the class of its kind (refused with one line when damaged)."""
-    from scaling_forecast.baseline import BaselineFit
-    from scaling_forecast.hierarchy import HierarchicalFit
-    from scaling_forecast.law_fit import ScalingLawFit
-
     idata = savedfit.read(path)
-    kinds = {"single": ScalingLawFit, "pooled": ScalingLawFit, "hierarchical": HierarchicalFit, "baseline": BaselineFit}
-    return kinds[idata.attrs.get("kind", "single")].from_tree(idata, Path(path))
+    # Only the kind's own module is imported: the baseline's pulls in SciPy's optimiser, which a law fit's
+    # forecasts do not need.
+    module, name = KIND_CLASSES[idata.attrs.get("kind", "single")]
+    return getattr(importlib.import_module(f"scaling_forecast.{module}"), name).from_tree(idata, Path(path))

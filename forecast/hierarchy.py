@@ -15,15 +15,9 @@ from scaling_forecast.errors import InputError
 from scaling_forecast.families import CONFIGURATION
 from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.law_fit import sample
-from scaling_forecast.models.hierarchical import (
-    BIN_DECADES,
-    FAMILY_CONSTANTS,
-    HierarchicalPriors,
-    compute_bins,
-    drift_correlation,
-    hierarchical_model,
-)
+from scaling_forecast.models.drift import BIN_DECADES, compute_bins, drift_correlation
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_loss, effective_log_tokens
+from scaling_forecast.models.priors import FAMILY_CONSTANTS, HierarchicalPriors
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of
 
@@ -62,7 +56,9 @@ class HierarchicalFit:
             priors: HierarchicalPriors = HierarchicalPriors(), sampler: SamplerSettings = SAMPLER,
             progress: bool | None = None) -> "HierarchicalFit":
         """Fit every family of ``runs`` (column ``family``) at once with nutpie."""
-        import nutpie
+        import nutpie  # here, as PyMC is: forecasting from a saved fit needs neither
+
+        from scaling_forecast.models.hierarchical import hierarchical_model
 
         configs = configurations(runs)
         families = list(dict.fromkeys(configs["family"]))

@@ -14,11 +14,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from scaling_forecast import laws, savedfit
 from scaling_forecast.diagnostics import Diagnostics, diagnose
@@ -27,7 +25,7 @@ from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.laws import Law
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
-from scaling_forecast.models.likelihood import DATA_VARS, NoisePriors
+from scaling_forecast.models.priors import NoisePriors
 from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of, metadata_columns
@@ -67,7 +65,9 @@ class ScalingLawFit:
         ``reuse_compiled`` keeps the compiled model per (number of runs, priors)
         for later fits in this process: slower for one fit, far faster for many.
         """
-        import nutpie  # imported here: compiling pulls in numba, which commands that only read data do not need
+        import nutpie  # imported here, as PyMC is: answering from a saved fit needs neither
+
+        from scaling_forecast.models.likelihood import DATA_VARS
 
         if missing := [c for c in FITTED_COLUMNS if c not in runs.columns]:
             raise InputError(f"the runs lack the tidy columns {', '.join(missing)}: give a DataFrame of your runs to "
@@ -114,6 +114,10 @@ class ScalingLawFit:
 
     @functools.cached_property
     def diagnostics(self) -> Diagnostics:
+        """R-hat, ESS, divergences and BFMI over the sampled variables: computed with ArviZ when fitting, read
+        back from the saved record afterwards."""
+        if "diagnostics" in self.attrs:
+            return Diagnostics.saved(json.loads(self.attrs["diagnostics"]), self.idata, list(self.free_vars))
         return diagnose(self.idata, list(self.free_vars))
 
     def describe(self) -> str:
@@ -130,7 +134,9 @@ class ScalingLawFit:
     def runs(self) -> pd.DataFrame:
         """The runs the law was fitted to (``constant_data`` with the loss of ``observed_data``)."""
         data = self.idata["constant_data"].to_dataset()
-        table = data.assign(loss=np.exp(self.idata["observed_data"]["log_loss"])).to_dataframe().reset_index()
+        log_loss = self.idata["observed_data"]["log_loss"]
+        # On the numbers: a ufunc on a DataArray makes xarray import dask (about 0.2 s) to ask if it is one.
+        table = data.assign(loss=(log_loss.dims, np.exp(log_loss.to_numpy()))).to_dataframe().reset_index()
         first = ["run", "family", "params", "tokens", "compute", "loss", "loss_kind"]
         return table[first + [c for c in table.columns if c not in first]]
 
@@ -269,6 +275,8 @@ class ScalingLawFit:
         nutpie stores no log likelihood, so it is recomputed here with the
         model's own Student-t; it is what LOO needs.
         """
+        from scipy import stats  # fit time only: answering from a saved fit does not import SciPy's statistics
+
         mu, sigma, nu = self._run_noise()
         value = stats.t.logpdf(self.idata["observed_data"]["log_loss"].to_numpy(), nu, loc=mu, scale=sigma)
         return self._per_run(value)
@@ -297,6 +305,8 @@ class ScalingLawFit:
     def loo(self):
         """PSIS-LOO of the runs' log loss (ArviZ ``loo``, pointwise, with Pareto k per run), from the saved
         ``log_likelihood`` (recomputed for files written before it was saved)."""
+        import arviz as az  # only here: answering from a saved fit needs no ArviZ
+
         if "log_likelihood" in self.idata.children:
             return az.loo(self.idata, pointwise=True, var_name="log_loss")
         tree = xr.DataTree.from_dict({

@@ -6,16 +6,13 @@ variables feed them, so fitting, prediction, allocation, comparison and the
 report handle every law the same way.
 """
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
 from scaling_forecast.errors import InputError
-from scaling_forecast.models.chinchilla import ChinchillaPriors, chinchilla_model
-from scaling_forecast.models.compute import ComputePriors, compute_model
-from scaling_forecast.models.kaplan import KaplanPriors, kaplan_model
 from scaling_forecast.models.laws import (
     FLOP_PER_PARAM_TOKEN,
     Frontier,
@@ -25,10 +22,20 @@ from scaling_forecast.models.laws import (
     kaplan_frontier,
     kaplan_loss,
 )
-from scaling_forecast.models.likelihood import NoisePriors
+from scaling_forecast.models.priors import ChinchillaPriors, ComputePriors, KaplanPriors, NoisePriors
 
 Draws = Mapping[str, np.ndarray]
 NOISE = {"sigma": "run-to-run scale of log loss", "nu": "Student-t degrees of freedom"}
+
+
+def _model(module: str, **fixed) -> Callable:
+    """The PyMC model builder ``scaling_forecast.models.<module>.<module>_model``, imported on first call:
+    reading a saved fit and answering from it must not pay PyMC's import."""
+    def build(*args, **kwargs):
+        builder = getattr(importlib.import_module(f"scaling_forecast.models.{module}"), f"{module}_model")
+        return builder(*args, **fixed, **kwargs)
+
+    return build
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ LAWS: dict[str, Law] = {
             name="chinchilla",
             formula="L = E + A*N^-alpha + B*D^-beta",
             meaning="Hoffmann et al. 2022, Eq. (2): an irreducible loss E plus separate power laws in N and D.",
-            build=chinchilla_model,
+            build=_model("chinchilla"),
             priors=ChinchillaPriors,
             free_vars=("log_L_c", "floor_share", "share_N", "alpha", "beta", "sigma", "nu"),
             parameters={
@@ -98,7 +105,7 @@ LAWS: dict[str, Law] = {
             formula="L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D",
             meaning="Kaplan et al. 2020, Eq. (1.5): no irreducible loss, so loss tends to 0 with scale; "
                     "one bracket couples N and D.",
-            build=partial(kaplan_model, irreducible=False),
+            build=_model("kaplan", irreducible=False),
             priors=KaplanPriors,
             free_vars=("log_L_c", "share_N", "alpha_N", "alpha_D", "sigma", "nu"),
             parameters=_KAPLAN_PARAMETERS | NOISE,
@@ -111,7 +118,7 @@ LAWS: dict[str, Law] = {
             name="kaplan_e",
             formula="L = E + [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D",
             meaning="Kaplan's bracket on a floor E: the same N-D coupling, with an irreducible loss as in Chinchilla.",
-            build=partial(kaplan_model, irreducible=True),
+            build=_model("kaplan", irreducible=True),
             priors=KaplanPriors,
             free_vars=("log_L_c", "floor_share", "share_N", "alpha_N", "alpha_D", "sigma", "nu"),
             parameters={"E": "nats/token, irreducible loss"} | _KAPLAN_PARAMETERS | NOISE,
@@ -125,7 +132,7 @@ LAWS: dict[str, Law] = {
             formula="L = E + (C_c/C)^gamma, C = 6ND",
             meaning="Loss from training compute alone (the shape of GPT-3's frontier fit, plus E); "
                     "it cannot say how to split C between N and D.",
-            build=compute_model,
+            build=_model("compute"),
             priors=ComputePriors,
             free_vars=("log_L_c", "floor_share", "gamma", "sigma", "nu"),
             parameters={"E": "nats/token, irreducible loss", "C_c": "FLOP (C scale)", "gamma": "exponent of C"} | NOISE,

@@ -23,13 +23,9 @@ from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit, configurations, departure
 from scaling_forecast.law_fit import ScalingLawFit, quiet_pymc, run_groups, sample
 from scaling_forecast.laws import LAWS
-from scaling_forecast.models.hierarchical import (
-    FAMILY_CONSTANTS,
-    compute_bins,
-    extrapolation_model,
-    family_model,
-)
+from scaling_forecast.models.drift import compute_bins
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
+from scaling_forecast.models.priors import FAMILY_CONSTANTS
 from scaling_forecast.population import (
     EXTRAPOLATION_HOLDOUT,
     EXTRAPOLATION_SAMPLER,
@@ -108,7 +104,9 @@ def learn_extrapolation(population: Population, runs: pd.DataFrame) -> Populatio
 
 def with_extrapolation(population: Population, errors: pd.DataFrame) -> Population:
     """``population`` with the extrapolation model fitted to ``errors`` (from :func:`extrapolation_errors`)."""
-    import nutpie
+    import nutpie  # here, as PyMC is: forecasting from a saved fit needs neither
+
+    from scaling_forecast.models.hierarchical import extrapolation_model
 
     families = list(dict.fromkeys(errors["family"]))
     model = extrapolation_model(errors["error"].to_numpy(), errors["decades"].to_numpy(), errors["scale"].to_numpy(),
@@ -203,7 +201,9 @@ class PooledFit(ScalingLawFit):
     def _fit_pooled(cls, chosen: pd.DataFrame, *, source: str, source_sha256: str, population: Population,
                     selection: RunSelection, sampler: SamplerSettings, progress: bool | None,
                     predictive: bool = False) -> "PooledFit":  # predictive: ArviZ's groups (the user's fit only)
-        import nutpie
+        import nutpie  # here, as PyMC is: forecasting from a saved fit needs neither
+
+        from scaling_forecast.models.hierarchical import family_model
 
         configs = configurations(chosen)
         model = family_model(

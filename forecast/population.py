@@ -21,7 +21,7 @@ from scaling_forecast.files import write_atomically
 from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.hierarchy import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.hierarchy import HierarchicalFit
-from scaling_forecast.models.hierarchical import EXTRAPOLATION_NU, FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior
+from scaling_forecast.models.priors import EXTRAPOLATION_NU, FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior
 from scaling_forecast.runs import dataset_digest
 
 # Raised when what a population holds changes, so that caches built before are not read (2: the reach of

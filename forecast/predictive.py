@@ -8,7 +8,6 @@ predictive density are computed the same way for all.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
 
 from scaling_forecast.intervals import band, quantiles
 
@@ -43,6 +42,8 @@ class Predictive:
 
     def log_density(self, loss: np.ndarray) -> np.ndarray:
         """Log predictive density of each observed log loss: log of the mean over draws of its density."""
+        from scipy import special, stats  # backtests only: forecasts do not pay SciPy's statistics import
+
         y = np.log(np.asarray(loss, float))[:, None]
         logpdf = stats.t.logpdf(y, self.nu, loc=self.mu, scale=self.scale)
         return special.logsumexp(logpdf, axis=1) - np.log(self.mu.shape[1])

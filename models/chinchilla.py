@@ -1,30 +1,12 @@
 """The Chinchilla law L = E + A N^-alpha + B D^-beta as a PyMC model on log loss."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
 from scaling_forecast.models.laws import chinchilla_loss
-from scaling_forecast.models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
-
-
-@dataclass(frozen=True)
-class ChinchillaPriors(LevelPriors):
-    """Weakly informative priors, on scales where a loss in nats/token lives.
-
-    - level at the centre of the data and E's share of it: see ``LevelPriors``.
-    - ``share_N ~ Beta(1.5, 1.5)``: the N term's share of the reducible loss at the centre
-      (A N^-alpha against B D^-beta there). Centring log N and log D removes most of the
-      A-alpha and B-beta correlation.
-    - ``alpha, beta ~ LogNormal(log 0.3, 0.75)``: exponents between 0.07 and 1.3 (95%),
-      covering Kaplan's 0.076 and Chinchilla's 0.34.
-    """
-
-    share_concentration: float = 1.5
-    exponent_median: float = 0.3
-    exponent_log_sigma: float = 0.75
+from scaling_forecast.models.likelihood import coords, loss_level, observe_log_loss, run_data
+from scaling_forecast.models.priors import ChinchillaPriors
 
 
 def chinchilla_model(

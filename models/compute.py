@@ -1,26 +1,12 @@
 """The compute-only law L = E + (C_c/C)^gamma, C = 6ND, as a PyMC model on log loss."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, compute_loss
-from scaling_forecast.models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
-
-
-@dataclass(frozen=True)
-class ComputePriors(LevelPriors):
-    """Weakly informative priors for loss as a function of compute alone.
-
-    - level at the data's geometric-mean compute and E's share of it: see ``LevelPriors``.
-    - ``gamma ~ LogNormal(log 0.1, 1)``: between 0.014 and 0.7 (95%), covering GPT-3's 0.048
-      (which has no E, so a smaller exponent than a law with a floor).
-    """
-
-    exponent_median: float = 0.1
-    exponent_log_sigma: float = 1.0
+from scaling_forecast.models.likelihood import coords, loss_level, observe_log_loss, run_data
+from scaling_forecast.models.priors import ComputePriors
 
 
 def compute_model(

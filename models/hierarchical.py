@@ -26,73 +26,13 @@ Tokens drawn from fewer unique tokens enter through Muennighoff et al.'s
 effective data D', with R*_D fitted.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from scaling_forecast.models.drift import compute_bins, drift_correlation
 from scaling_forecast.models.laws import chinchilla_loss, effective_log_tokens
-
-
-@dataclass(frozen=True)
-class HierarchicalPriors:
-    """Population priors; each family's constant = population mean + spread x N(0, 1).
-
-    - level (log loss at the data's global centre): mean ~ N(1, 1), spread ~ HalfNormal(0.5)
-    - floor share E/L there (logit): mean ~ N(0, 1.5), spread ~ HalfNormal(1)
-    - N term's share of the reducible loss there (logit): mean ~ N(0, 1.5), spread ~ HalfNormal(1)
-    - log alpha, log beta: mean ~ N(log 0.3, 0.5), spread ~ HalfNormal(0.3) (exponents vary
-      between families by tens of percent, not by factors)
-    - log sigma (run-to-run scatter per family): mean ~ N(log 0.01, 1), spread ~ HalfNormal(0.5)
-    - seed_share ~ Beta(2, 2): the part of a single run's scatter that a repeat with another seed
-      would not share (rho; seeds average it away, the rest is the configuration's own deviation)
-    - R*_D ~ LogNormal(log 15.4, 0.75): Muennighoff et al.'s fitted value 15.4, 95% 3.5 to 67
-    - nu ~ Gamma(2, 0.1), shared: Student-t degrees of freedom (as ``NoisePriors``)
-    - drift (sd of a family's departure from its law, log loss) ~ HalfNormal(0.02), shared by families;
-      its correlation length along log10 compute is fixed (``drift_length`` decades): runs a few bins
-      apart share most of it, runs a decade apart little. Left free, the length trades off against the
-      run noise and the fit took 7 minutes with divergences.
-    - ``drift_centred_runs``: not a prior but how the drift is sampled (centred for families with at
-      least this many runs per compute bin on average, non-centred for the others)
-    """
-
-    level_mu: float = 1.0
-    level_sigma: float = 1.0
-    level_spread: float = 0.5
-    logit_sigma: float = 1.5
-    logit_spread: float = 1.0
-    exponent_median: float = 0.3
-    exponent_log_sigma: float = 0.5
-    exponent_spread: float = 0.3
-    log_sigma_mu: float = float(np.log(0.01))
-    log_sigma_spread: float = 0.5
-    nu_alpha: float = 2.0
-    nu_beta: float = 0.1
-    seed_share_concentration: float = 2.0
-    r_star_median: float = 15.4
-    r_star_log_sigma: float = 0.75
-    drift_scale: float = 0.02
-    drift_length: float = 0.5
-    drift_centred_runs: float = 4.0
-
-
-BIN_DECADES = 0.2  # runs within a fifth of a decade of compute share the law's departure there
-
-
-def compute_bins(compute: np.ndarray, family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each run's compute bin, and per bin its family and log10 compute; bins sorted by family, then compute."""
-    key = np.round(np.log10(np.asarray(compute, float)) / BIN_DECADES).astype(int)
-    family = np.asarray(family)
-    pairs = sorted(set(zip(family.tolist(), key.tolist())))
-    index = {pair: i for i, pair in enumerate(pairs)}
-    bins = np.array([index[pair] for pair in zip(family.tolist(), key.tolist())])
-    return bins, np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]) * BIN_DECADES
-
-
-def drift_correlation(decades, length: float):
-    """Correlation of the law's departure at two computes ``decades`` apart (exponential kernel)."""
-    return np.exp(-np.abs(decades) / length)
+from scaling_forecast.models.priors import EXTRAPOLATION_NU, FAMILY_CONSTANTS, HierarchicalPriors, PopulationPrior
 
 
 def _drift(sd, length: float, centred_runs: float, bins: np.ndarray, bin_family: np.ndarray, bin_log10c: np.ndarray):
@@ -262,41 +202,6 @@ def _observe_configurations(mu, y, seeds, within_ss, sigma, family, nu, rho) -> 
                  observed=np.asarray(within_ss, float)[repeated])
 
 
-# A family's constants in the order the population describes them (at the population's centre).
-FAMILY_CONSTANTS = ("level", "floor_logit", "share_logit", "log_alpha", "log_beta", "log_sigma")
-
-
-@dataclass(frozen=True)
-class PopulationPrior:
-    """What the registered families teach about a new family, as a prior for fitting it alone.
-
-    - ``mean``, ``cov``: normal approximation of the population's predictive distribution of a new
-      family's constants (``FAMILY_CONSTANTS``, level / floor / split at ``centre_log_n``,
-      ``centre_log_d``, the population's centre).
-    - ``shared``: name -> (location, scale) of a normal on the log scale (``nu``, ``drift``,
-      ``R_star_D``) or the logit scale (``seed_share``; absent when no family of the population repeated
-      a configuration with other seeds, since a single family pins it poorly and its vague prior then
-      made the sampler diverge): quantities every family shares.
-    - ``extrapolation``: (mean, sd) of the slope, in log loss per decade of compute beyond a family's
-      largest run, of the law's error when extrapolated, learned from the population's families (see
-      ``extrapolation_model``); (0, 0) before it is learned.
-    - ``extrapolation_reach``: the farthest distance (decades of compute) of the errors that slope was
-      learned from; beyond it a forecast does not extrapolate the slope's mean, only its spread (None:
-      no limit).
-    - ``drift_length``, ``drift_centred_runs``: as in :class:`HierarchicalPriors`.
-    """
-
-    centre_log_n: float
-    centre_log_d: float
-    mean: tuple[float, ...]
-    cov: tuple[tuple[float, ...], ...]
-    shared: dict[str, tuple[float, float]]
-    drift_length: float
-    drift_centred_runs: float
-    extrapolation: tuple[float, float] = (0.0, 0.0)
-    extrapolation_reach: float | None = None
-
-
 def family_model(
     params: np.ndarray,
     tokens: np.ndarray,
@@ -361,9 +266,6 @@ def family_model(
             pm.Deterministic(name, pt.exp(value))
         pm.Deterministic("sigma", sigma)
     return model
-
-
-EXTRAPOLATION_NU = 4.0  # the tails of forecast errors beyond the data: a few stray runs must not set a slope
 
 
 def extrapolation_model(error: np.ndarray, decades: np.ndarray, scale: np.ndarray, family: np.ndarray, *,

@@ -1,32 +1,12 @@
 """Kaplan et al. 2020's joint law L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D, optionally plus E, on log loss."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
 from scaling_forecast.models.laws import kaplan_loss
-from scaling_forecast.models.likelihood import LevelPriors, coords, loss_level, observe_log_loss, run_data
-
-
-@dataclass(frozen=True)
-class KaplanPriors(LevelPriors):
-    """Weakly informative priors for the Kaplan form, parametrised where the data pin it down.
-
-    The model samples the level at the centre of the data (``LevelPriors``;
-    the floor only with an irreducible term) and the N term's share of the
-    bracket there; N_c, D_c and E follow. Sampling N_c and D_c directly (of
-    order 10^13, tied to alpha_D through powers) mixes badly.
-
-    - ``share_N ~ Beta(1.5, 1.5)``: the N term's share of the bracket at the centre.
-    - ``alpha_N, alpha_D ~ LogNormal(log 0.15, 1)``: between 0.02 and 1.1 (95%), covering
-      Kaplan's 0.076 and 0.103 and the larger exponents a floor E allows.
-    """
-
-    share_concentration: float = 1.5
-    exponent_median: float = 0.15
-    exponent_log_sigma: float = 1.0
+from scaling_forecast.models.likelihood import coords, loss_level, observe_log_loss, run_data
+from scaling_forecast.models.priors import KaplanPriors
 
 
 def kaplan_model(

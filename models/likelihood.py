@@ -5,49 +5,13 @@ centring, same noise model, so their pointwise log likelihoods (and LOO) are
 on the same scale.
 """
 
-from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-
-@dataclass(frozen=True)
-class NoisePriors:
-    """Priors of the noise model, shared by every law.
-
-    - ``sigma ~ HalfNormal(0.1)``: run-to-run scatter of log loss, a few percent.
-    - ``nu ~ Gamma(2, 0.1)``: Student-t degrees of freedom (Juárez & Steel 2010),
-      heavy tails allowed so a few outlying runs do not drag the curve.
-    """
-
-    sigma_scale: float = 0.1
-    nu_alpha: float = 2.0
-    nu_beta: float = 0.1
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class LevelPriors(NoisePriors):
-    """Priors of the loss level at the centre of the data, shared by every law.
-
-    Every law samples the expected loss at the centre of the runs (geometric
-    mean N and D) and the share of it that is the floor E, not E beside the
-    reducible loss: the data fix their sum, and sampling both leaves a ridge
-    (correlation -1.00 on chinchilla-epoch) that costs most of the effective
-    sample size and causes divergences.
-
-    - ``log_L_c ~ Normal(1, 1)``: loss at the centre between 0.4 and 19 nats/token (95%).
-    - ``floor_share ~ Beta(2, 2)``: E / L at the centre (laws with a floor only).
-    - noise: see ``NoisePriors``.
-    """
-
-    log_l_mu: float = 1.0
-    log_l_sigma: float = 1.0
-    floor_concentration: float = 2.0
+from scaling_forecast.models.priors import LevelPriors, NoisePriors
 
 
 def loss_level(priors: LevelPriors, *, floor: bool = True) -> tuple[pt.TensorVariable, pt.TensorVariable]:

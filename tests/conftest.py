@@ -118,3 +118,30 @@ def backtest_run(mirror, tmp_path_factory):
         capture_output=True, text=True, timeout=900,
     )
     return result, out
+
+
+
+# What fitting needs and answering from a saved fit must not import (issue 16: about 2 s of a 3 s answer).
+FITTING_MODULES = ("pymc", "pytensor", "nutpie", "numba", "arviz", "scipy.stats", "scipy.optimize")
+
+
+@pytest.fixture(scope="session")
+def fitting_modules_after():
+    """Run Python ``code`` and then each ``scaling-forecast`` command line (lists of arguments) in one fresh
+    process, with the tests' environment, and return which of ``FITTING_MODULES`` that process imported; a
+    failing script or command fails the test with its stderr."""
+    import json
+    import subprocess
+    import sys
+
+    def run(code: str = "", commands: tuple[list[str], ...] = ()) -> list[str]:
+        lines = [code, "import json, sys", "from scaling_forecast.cli import main"]
+        for command in commands:
+            lines += [f"sys.argv = ['scaling-forecast', *{command!r}]",
+                      "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code"]
+        lines.append(f"print(json.dumps(sorted(m for m in {FITTING_MODULES!r} if m in sys.modules)))")
+        result = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    return run

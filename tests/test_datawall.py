@@ -14,7 +14,8 @@ from scaling_forecast import datawall as dw
 from scaling_forecast import datawall_answer as answer
 from scaling_forecast import laws, published
 from scaling_forecast.allocation import optimum
-from scaling_forecast.models.datawall import Component, components_model, log_stock
+from scaling_forecast.models.datawall import components_model
+from scaling_forecast.models.stock import Component, log_stock
 from scaling_forecast.predict import LawDraws
 
 

@@ -70,6 +70,18 @@ def test_saved_pooled_fit_answers_predict_allocate_and_report(gemstones_fit, pop
     assert "pooled" in (folder / "report.html").read_text(encoding="utf-8")
 
 
+
+@pytest.mark.needs_data
+def test_answers_from_a_saved_pooled_fit_import_nothing_that_fits(gemstones_fit, fitting_modules_after):
+    """A pooled fit's forecasts (its departure and extrapolation error included) need no PyMC, ArviZ or SciPy
+    statistics either."""
+    folder, _, _ = gemstones_fit
+    fit = str(folder / "fit.nc")
+    code = f"import scaling_forecast as sf\nfit = sf.load({fit!r})\nfit.predict(1e9, 2e11)\nfit.allocate([1e21])"
+    commands = (["predict", fit, "--params", "1e9", "--tokens", "2e11"], ["allocate", fit, "--compute", "1e21"])
+    assert fitting_modules_after(code, commands) == []
+
+
 @pytest.mark.needs_data
 def test_a_saved_pooled_fit_is_what_arviz_expects(gemstones_fit):
     """The pooled model observes each configuration's seed-averaged log loss: its pointwise log likelihood and
