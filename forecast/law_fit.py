@@ -58,16 +58,13 @@ class ScalingLawFit:
         priors: NoisePriors | None = None,
         sampler: SamplerSettings = SamplerSettings(),
         progress: bool | None = None,
-        reuse_compiled: bool = False,
     ) -> "ScalingLawFit":
         """Fit ``law`` to the selected ``runs`` with nutpie (``priors``: the law's defaults when None).
 
-        ``reuse_compiled`` keeps the compiled model per (number of runs, priors)
-        for later fits in this process: slower for one fit, far faster for many.
+        nutpie samples the law's density as :mod:`scaling_forecast.densities` writes it out (the PyMC model's,
+        compiled once and cached on disk), so a fit in a new process pays no compilation.
         """
-        import nutpie  # imported here, as PyMC is: answering from a saved fit needs neither
-
-        from scaling_forecast.models.likelihood import DATA_VARS
+        from scaling_forecast import densities  # numba: answering from a saved fit needs none
 
         if missing := [c for c in FITTED_COLUMNS if c not in runs.columns]:
             raise InputError(f"the runs lack the tidy columns {', '.join(missing)}: give a DataFrame of your runs to "
@@ -76,12 +73,7 @@ class ScalingLawFit:
         priors = spec.priors() if priors is None else priors
         chosen = selection.apply(runs)
         arrays = (chosen["params"].to_numpy(), chosen["tokens"].to_numpy(), chosen["loss"].to_numpy())
-        model = spec.build(*arrays, priors=priors, swappable_data=reuse_compiled)
-        if reuse_compiled:
-            compiled = _compiled(law, len(chosen), priors).with_data(**{name: model[name].get_value() for name in DATA_VARS})
-        else:
-            compiled = nutpie.compile_pymc_model(model)
-        idata = sample(compiled, sampler, progress)
+        idata = sample(densities.compiled(law, *arrays, priors), sampler, progress)
         for group, data in run_groups(chosen).items():
             idata[group] = xr.DataTree(data)
         savedfit.stamp(idata, cls.kind)
@@ -345,19 +337,6 @@ def quiet_pymc():
         yield
     finally:
         logger.setLevel(level)
-
-
-@functools.lru_cache(maxsize=8)
-def _compiled(law: str, n_runs: int, priors: NoisePriors):
-    """The model compiled once per number of runs and priors; fits swap in their data.
-
-    Compiling costs several seconds, sampling about two: repeated fits
-    (recovery checks, backtests) must not pay it each time.
-    """
-    import nutpie
-
-    ones = np.ones(n_runs)
-    return nutpie.compile_pymc_model(laws.get(law).build(ones * 1e9, ones * 1e10, ones * 3.0, priors=priors, swappable_data=True))
 
 
 def _query(params, tokens, compute) -> tuple[np.ndarray, np.ndarray]:

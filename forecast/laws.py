@@ -45,7 +45,7 @@ class Law:
     name: str
     formula: str
     meaning: str
-    build: Callable  # (params, tokens, loss, *, priors, run_ids, swappable_data) -> pm.Model
+    build: Callable  # (params, tokens, loss, *, priors, run_ids) -> pm.Model: the specification densities.py samples
     priors: type[NoisePriors]
     free_vars: tuple[str, ...]  # sampled variables: diagnostics are taken over these
     parameters: dict[str, str]  # reported parameter -> units

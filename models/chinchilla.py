@@ -16,16 +16,15 @@ def chinchilla_model(
     *,
     priors: ChinchillaPriors = ChinchillaPriors(),
     run_ids: list[str] | None = None,
-    swappable_data: bool = False,
 ) -> pm.Model:
     """Model of observed log loss; variables E, A, B, alpha, beta on the paper's scale.
 
     Runs are the ``run`` dimension. log N and log D are centred on their means
-    (``centre_log_n``, ``centre_log_d``). With ``swappable_data`` the runs and
-    centres are ``pm.Data``, so a compiled model can take other runs of the same count.
+    (``centre_log_n``, ``centre_log_d``). nutpie samples it through the same density written out in
+    numba (``scaling_forecast.densities``), tested equal to this one.
     """
     with pm.Model(coords=coords(len(loss), run_ids)) as model:
-        data = run_data(params, tokens, loss, swappable=swappable_data)
+        data = run_data(params, tokens, loss)
         log_e, log_r = loss_level(priors)
         share = pm.Beta("share_N", priors.share_concentration, priors.share_concentration)
         log_a_c = log_r + pt.log(share)

@@ -16,7 +16,6 @@ def compute_model(
     *,
     priors: ComputePriors = ComputePriors(),
     run_ids: list[str] | None = None,
-    swappable_data: bool = False,
 ) -> pm.Model:
     """Model of observed log loss against C = 6ND only; variables E, C_c (FLOP), gamma.
 
@@ -24,7 +23,7 @@ def compute_model(
     the compute-optimal frontier; restrict the runs to the frontier for that.
     """
     with pm.Model(coords=coords(len(loss), run_ids)) as model:
-        data = run_data(params, tokens, loss, swappable=swappable_data)
+        data = run_data(params, tokens, loss)
         log_e, log_r_c = loss_level(priors)
         pm.Deterministic("log_E", log_e)
         gamma = pm.LogNormal("gamma", np.log(priors.exponent_median), priors.exponent_log_sigma)

@@ -17,7 +17,6 @@ def kaplan_model(
     irreducible: bool = False,
     priors: KaplanPriors = KaplanPriors(),
     run_ids: list[str] | None = None,
-    swappable_data: bool = False,
 ) -> pm.Model:
     """Model of observed log loss; ``irreducible`` adds a floor E (Kaplan's own form has none).
 
@@ -25,7 +24,7 @@ def kaplan_model(
     Data handling and likelihood are those of every law (``scaling_forecast.models.likelihood``).
     """
     with pm.Model(coords=coords(len(loss), run_ids)) as model:
-        data = run_data(params, tokens, loss, swappable=swappable_data)
+        data = run_data(params, tokens, loss)
         log_e, log_r_c = loss_level(priors, floor=irreducible)
         e = pt.exp(log_e) if irreducible else 0.0
         share = pm.Beta("share_N", priors.share_concentration, priors.share_concentration)

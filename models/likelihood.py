@@ -36,29 +36,21 @@ class RunData(NamedTuple):
     centre_log_d: pt.TensorVariable
 
 
-DATA_VARS = RunData._fields  # the names of the data a compiled model can swap
-
-
 def log_centres(params: np.ndarray, tokens: np.ndarray) -> tuple[float, float]:
     """Mean log N and mean log D of the runs: where every model centres its predictors."""
     return float(np.log(np.asarray(params, float)).mean()), float(np.log(np.asarray(tokens, float)).mean())
 
 
-def run_data(params: np.ndarray, tokens: np.ndarray, loss: np.ndarray, *, swappable: bool) -> RunData:
-    """Register the runs in the current model, as ``pm.Data`` when ``swappable``.
-
-    Shared data lets a compiled model be refitted to new runs of the same count,
-    but compiles slower than constants: worth it only when fitting repeatedly.
-    """
+def run_data(params: np.ndarray, tokens: np.ndarray, loss: np.ndarray) -> RunData:
+    """The runs as named constants of the current model (constants compile faster than ``pm.Data``)."""
     log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
     centre_n, centre_d = log_centres(params, tokens)
-    data = pm.Data if swappable else (lambda name, value, **kwargs: pt.as_tensor(value, name=name))
     return RunData(
-        data("log_n_centred", log_n - centre_n, dims="run"),
-        data("log_d_centred", log_d - centre_d, dims="run"),
-        data("log_loss_observed", np.log(np.asarray(loss, float)), dims="run"),
-        data("centre_log_n", centre_n),
-        data("centre_log_d", centre_d),
+        pt.as_tensor(log_n - centre_n, name="log_n_centred"),
+        pt.as_tensor(log_d - centre_d, name="log_d_centred"),
+        pt.as_tensor(np.log(np.asarray(loss, float)), name="log_loss_observed"),
+        pt.as_tensor(centre_n, name="centre_log_n"),
+        pt.as_tensor(centre_d, name="centre_log_d"),
     )
 
 

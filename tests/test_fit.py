@@ -80,7 +80,7 @@ def test_parameter_recovery_intervals_are_calibrated():
     for k in range(20):
         fitted = ScalingLawFit.fit(
             _simulate(rng), source="simulated", source_sha256="-",
-            sampler=SamplerSettings(draws=500, tune=500, seed=100 + k), progress=False, reuse_compiled=True,
+            sampler=SamplerSettings(draws=500, tune=500, seed=100 + k), progress=False,
         )
         assert fitted.diagnostics.divergences <= 2
         for name, p in fitted.parameters(level=0.9).items():
