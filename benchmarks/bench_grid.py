@@ -20,16 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-
-def measured(command: list[str]) -> tuple[float, float]:
-    """Wall time (s) and peak resident memory (MB) of ``command``, run in a fresh child of a fresh child."""
-    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True).stdout
-    seconds, kilobytes = out.split()
-    return float(seconds), float(kilobytes) / 1024
+from timing import measured
 
 
 def main() -> None:

@@ -340,7 +340,7 @@ def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[
         if fitted.attrs["law"] != "chinchilla":
             raise InputError(f"{fit_file}: holds a {fitted.attrs['law']}-law fit; the data wall needs a chinchilla-law "
                              "fit (its loss at the wall uses E + A N^-alpha + B D^-beta with repeated data)")
-    posterior = dw.fit_wall(components, models, SamplerSettings(seed=seed))
+    posterior = dw.wall_posterior(components, models, SamplerSettings(seed=seed))
     warnings = [f"{what} did NOT converge ({'; '.join(diagnostics.problems())}); its numbers are not results"
                 for what, diagnostics in (("the law's posterior", fitted.diagnostics),
                                           ("the growth regressions", posterior.diagnostics))

@@ -16,15 +16,18 @@ year = 2024 + (log stock - log demand at 2024) / (demand growth - stock growth).
 """
 
 import functools
-from dataclasses import dataclass, replace
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaling_forecast import published, runs
+from scaling_forecast import __version__, published, registry, runs
 from scaling_forecast.diagnostics import Diagnostics, diagnose
 from scaling_forecast.errors import InputError
+from scaling_forecast.files import write_atomically
 from scaling_forecast.fit_settings import SamplerSettings
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
 from scaling_forecast.models.stock import BASE_YEAR, GROWTH, STOCK, Component, log_stock, log_stock_growth
@@ -124,11 +127,44 @@ class WallPosterior:
 
     @functools.cached_property
     def diagnostics(self) -> Diagnostics:
-        return diagnose(self.trends, list(self.trends["posterior"].data_vars))
+        names = list(self.trends["posterior"].data_vars)
+        if "diagnostics" in self.trends.attrs:  # read back from the cache: ArviZ computed them when fitting
+            return Diagnostics.saved(json.loads(self.trends.attrs["diagnostics"]), self.trends, names)
+        return diagnose(self.trends, names)
 
     def growth(self, name: str) -> np.ndarray:
         """Flat draws of ``tokens_growth`` or ``compute_growth`` (orders of magnitude per year)."""
         return self.trends["posterior"][name].to_numpy().reshape(-1)
+
+
+# Raised when fit_wall's models or the cached file's layout change, so that no older cache file is read.
+WALL_FORMAT = 1
+
+
+def wall_posterior(components: dict[str, Component], models: pd.DataFrame,
+                   sampler: SamplerSettings = SamplerSettings(), progress: bool | None = None) -> WallPosterior:
+    """:func:`fit_wall`, cached in the user cache under everything it depends on (components, the models'
+    years, tokens and compute, sampler, package version): the regressions are fitted once, and later data-wall
+    answers need no PyMC (its import and the fit took about 8 s of 10). A cache file that cannot be read is
+    fitted again and replaced."""
+    inputs = {"components": {name: asdict(c) for name, c in components.items()}, "sampler": asdict(sampler),
+              "models": hashlib.sha256(models[["year", "tokens", "compute"]].to_numpy(float).tobytes()).hexdigest(),
+              "package_version": __version__, "wall_format": WALL_FORMAT}
+    path = registry.cache_dir() / "datawall" / f"{registry.cache_key(inputs)}.nc"
+    if path.is_file():
+        try:
+            tree = xr.open_datatree(path).load()
+            drawn = tree["components"].to_dataset()
+            return WallPosterior({name: drawn[name].to_numpy() for name in components},
+                                 tree.drop_nodes("components"))
+        except (OSError, ValueError, KeyError):
+            pass
+    posterior = fit_wall(components, models, sampler, progress)
+    tree = posterior.trends.copy()
+    tree["components"] = xr.DataTree(xr.Dataset({name: ("sample", draws) for name, draws in posterior.components.items()}))
+    tree.attrs["diagnostics"] = json.dumps(posterior.diagnostics.as_dict())
+    write_atomically(path, tree.to_netcdf)
+    return posterior
 
 
 def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: SamplerSettings = SamplerSettings(),

@@ -8,7 +8,6 @@ family (:class:`~scaling_forecast.models.hierarchical.PopulationPrior`) and cach
 under the user cache; ``scaling_forecast.pooled`` builds it and fits a user's runs under it.
 """
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -77,7 +76,7 @@ class Population:
 
     @property
     def key(self) -> str:
-        return provenance_key(self.provenance)
+        return registry.cache_key(self.provenance)
 
     def as_dict(self) -> dict:
         return {"prior": asdict(self.prior), "provenance": self.provenance, "diagnostics": self.diagnostics}
@@ -91,14 +90,9 @@ class Population:
         return cls(PopulationPrior(**prior), value["provenance"], value["diagnostics"])
 
 
-def provenance_key(provenance: dict) -> str:
-    """A short hash of everything a population depends on: a change to any of it means a rebuild."""
-    return hashlib.sha256(json.dumps(provenance, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def population_path(provenance: dict) -> Path:
     """Where the population built from ``provenance`` is cached."""
-    return registry.cache_dir() / "population" / f"{provenance_key(provenance)}.json"
+    return registry.cache_dir() / "population" / f"{registry.cache_key(provenance)}.json"
 
 
 def save_population(population: Population) -> Path:

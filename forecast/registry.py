@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ def mirror_dir() -> Path | None:
 def cache_dir() -> Path:
     """The user cache (same layout as a mirror, so it can serve as one)."""
     return Path(os.environ.get(CACHE_ENV) or pooch.os_cache("scaling-forecast"))
+
+
+def cache_key(inputs: dict) -> str:
+    """A short hash of everything a cached result depends on (JSON-able): a change to any of it means a new key."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _sha256(path: Path) -> str:

@@ -155,6 +155,19 @@ def test_datawall_command_against_villalobos(chinchilla_fit, tmp_path):
     check("datawall-json", normalise(run.stdout, {"<results>": str(tmp_path), "<fit>": str(chinchilla_fit)}))
 
 
+
+@pytest.mark.needs_data
+def test_the_growth_regressions_are_fitted_once(chinchilla_fit, isolated_cache, fitting_modules_after, tmp_path):
+    """The first data wall fits the growth regressions and caches them; the next, from the same saved fit,
+    reads them back: the same answer, and no PyMC, nutpie or ArviZ imported."""
+    command = ["datawall", "--fit", str(chinchilla_fit), "--out", str(tmp_path / "w.html"), "--json"]
+    first = _datawall(*command[1:])
+    assert first.returncode == 0, first.stderr
+    assert len(list((isolated_cache / "datawall").glob("*.nc"))) == 1
+    assert fitting_modules_after(commands=(command,)) == []
+    assert _datawall(*command[1:]).stdout == first.stdout
+
+
 @pytest.mark.needs_data
 def test_a_bigger_web_moves_the_wall_later(chinchilla_fit, tmp_path):
     def headline(*args):
