@@ -20,6 +20,7 @@ processes, or a dask cluster). Scores are computed on the log-loss scale
 the same way for every method (``scaling_forecast.predictive.Predictive``).
 """
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -184,9 +185,10 @@ def _folds(train: pd.DataFrame, test: pd.DataFrame, family: str, methods: tuple[
 
 def backtest(runs: pd.DataFrame, methods: tuple[Method, ...] | None = None, *, holdout: float = HOLDOUT,
              sampler: SamplerSettings = SamplerSettings(), workers: int | None = None,
-             scheduler: str | None = None) -> pd.DataFrame:
+             scheduler: str | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Every method (default :func:`in_family_methods`) on every family of ``runs``, each family's largest
-    ``holdout`` of configurations held out: one row per (family, method)."""
+    ``holdout`` of configurations held out: one row per (family, method). ``progress``: a line on stderr per
+    finished fit (None: when stderr is a terminal)."""
     methods = in_family_methods() if methods is None else methods
     train, test = split(runs, holdout)
     families = list(dict.fromkeys(runs["family"]))
@@ -194,7 +196,7 @@ def backtest(runs: pd.DataFrame, methods: tuple[Method, ...] | None = None, *, h
     jobs = [(m, train, test, families, setting) for m in methods if m.joint and m.few is None]
     for family in families:
         jobs += _folds(train, test, family, methods, setting)
-    return _rows(jobs, workers, scheduler)
+    return _rows(jobs, workers, scheduler, progress)
 
 
 def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), methods: tuple[Method, ...] | None = None,
@@ -219,11 +221,13 @@ def leave_one_family_out(runs: pd.DataFrame, families: tuple[str, ...] = (), met
             if any(m.population for m in methods) else None
         train, test = split(runs[runs["family"] == family], holdout)
         jobs += _folds(train, test, family, methods, Setting(family, sampler, population))
-    return _rows(jobs, workers, scheduler)
+    return _rows(jobs, workers, scheduler, progress)
 
 
-def _rows(jobs: list[tuple], workers: int | None, scheduler: str | None) -> pd.DataFrame:
-    return pd.DataFrame([row for rows in run_jobs(_fold, jobs, workers=workers, scheduler=scheduler) for row in rows])
+def _rows(jobs: list[tuple], workers: int | None, scheduler: str | None, progress: bool | None) -> pd.DataFrame:
+    label = "backtest" if (sys.stderr.isatty() if progress is None else progress) else None
+    results = run_jobs(_fold, jobs, workers=workers, scheduler=scheduler, progress=label)
+    return pd.DataFrame([row for rows in results for row in rows])
 
 
 def pooled(table: pd.DataFrame) -> pd.DataFrame:

@@ -71,6 +71,17 @@ def test_one_worker_runs_in_this_process():
     assert [pid for pid, _ in results] == [os.getpid()] * 2
 
 
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_is_one_line_per_finished_job(workers, capsys):
+    """Long backtests say how far they are: one stderr line per finished job, the last without a time left."""
+    results = run_jobs(fail_on, [(0,), (1,), (3,)], workers=workers, progress="test jobs")
+    assert results == [0, 1, 3]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" fits done")[0] for line in lines] == [f"test jobs: {k} of 3" for k in (1, 2, 3)]
+    assert all("left at this pace" in line for line in lines[:-1]) and "left" not in lines[-1]
+
+
 def test_local_workers_use_one_blas_thread():
     # numpy loads BLAS when a worker imports this module, after the pool's initializer has run.
     for threads in run_jobs(blas_threads, [(), ()], workers=2):
