@@ -74,15 +74,13 @@ def _paired(params, tokens, compute, order: list[str] | None) -> tuple[np.ndarra
         seconds = [(name, v) for v in values]
     count = max(len(params), len(seconds))
     n = np.broadcast_to(_flag("params", params), count)
-    d = []
-    for i, (kind, value) in enumerate(seconds * (count if len(seconds) == 1 else 1)):
-        (value,) = _flag(kind, (value,))
-        if kind == "tokens":
-            d.append(value)
-            continue
-        d.append(value / (FLOP_PER_PARAM_TOKEN * n[i]))
-        if problem := derived_tokens_problem(d[-1]):
-            raise InputError(f"--params {n[i]:g} with --compute {value:g}: {problem}")
+    kinds = np.array([kind for kind, _ in seconds])
+    given = np.broadcast_to(_flag("value", [value for _, value in seconds], kinds), count)
+    kinds = np.broadcast_to(kinds, count)
+    # Checked as whole arrays: the Python API passes a million points through here.
+    d = np.where(kinds == "tokens", given, given / (FLOP_PER_PARAM_TOKEN * n))
+    for i in np.flatnonzero((kinds == "compute") & _implausible("tokens", d)):
+        raise InputError(f"--params {n[i]:g} with --compute {given[i]:g}: {derived_tokens_problem(d[i])}")
     return np.asarray(n, float), np.asarray(d, float)
 
 
@@ -99,12 +97,18 @@ def budgets(values: tuple[float, ...]) -> np.ndarray:
     return _flag("compute", values)
 
 
-def _flag(column: str, values) -> np.ndarray:
-    """Values of a command-line flag named like ``column``, each within the bounds run files must meet."""
-    for value in values:
-        if problem := runs.value_problem(column, float(value)):
-            raise InputError(f"--{problem}")
-    return np.asarray(values, float)
+def _flag(column: str, values, columns=None) -> np.ndarray:
+    """Values of a command-line flag named like ``column`` (or each like its entry of ``columns``), each within the
+    bounds run files must meet; the first that is not is refused."""
+    array = np.asarray(values, float)
+    names = np.broadcast_to(np.asarray(column if columns is None else columns), array.shape)
+    bad = np.zeros(array.shape, bool)
+    for name in set(names.tolist()):
+        bad |= (names == name) & _implausible(name, array)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"--{runs.value_problem(str(names[i]), float(array[i]))}")
+    return array
 
 
 def read_grid(path: Path) -> tuple[np.ndarray, np.ndarray]:

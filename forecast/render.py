@@ -138,12 +138,16 @@ def forecast(answer, level: float) -> None:
     print(f"Forecast from the {fitted.describe()}; loss in nats/token on its loss kind "
           f"({', '.join(sorted(set(fitted.runs['loss_kind'])))}), {level:.0%} equal-tailed intervals; "
           f"{fitted.interval_note()}:")
+    line = ("%sN=%.3g params, D=%.3g tokens, C=%.3g FLOP: expected loss %.4f [%.4f, %.4f]; "
+            "a new run's loss %.4f [%.4f, %.4f]\n")
+    names = [f"{m}: " if m else "" for m in table["model"]] if named else [""] * len(table)
+    numbers = ["params", "tokens", "compute", "loss_median", "loss_lo", "loss_hi", "observed_median", "observed_lo",
+               "observed_hi"]
     for start in range(0, len(table), PRINT_BLOCK):  # blocks: a large grid's text never sits in memory at once
-        sys.stdout.write("".join(
-            f"  {f'{r.model}: ' if named and r.model else ''}N={r.params:.3g} params, D={r.tokens:.3g} tokens, "
-            f"C={r.compute:.3g} FLOP: expected loss {r.loss_median:.4f} [{r.loss_lo:.4f}, {r.loss_hi:.4f}]; "
-            f"a new run's loss {r.observed_median:.4f} [{r.observed_lo:.4f}, {r.observed_hi:.4f}]\n"
-            for r in table.iloc[start : start + PRINT_BLOCK].itertuples()))
+        block = table.iloc[start : start + PRINT_BLOCK]
+        # One %-format per row over plain floats: about twice as fast as f-strings over itertuples.
+        sys.stdout.write("".join(line % ("  " + name, *row) for name, *row in
+                                 zip(names[start : start + PRINT_BLOCK], *(block[c].tolist() for c in numbers))))
     if named:
         print("  (named models: this law's prediction for that N and D; those models used other data and "
               "tokenizers, so it is not their actual loss)")
