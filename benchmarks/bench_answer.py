@@ -42,12 +42,12 @@ def main() -> None:
     versions = {"now": {}} | ({f"at {args.before}": package_at(args.before)} if args.before else {})
     print(f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}; medians of {args.repeats} new processes")
     floor = statistics.median(measured([sys.executable, "-c", "import numpy, pandas"])[0] for _ in range(args.repeats))
-    print(f"  {'baseline: import numpy, pandas':<45} {floor:6.2f} s")
+    print(f"  {'baseline: import numpy, pandas':<50} {floor:6.2f} s")
     for name, arguments in answers.items():
         for version, env in versions.items():
             times = [measured(command + arguments, env)[0] for _ in range(args.repeats)]
             seconds = statistics.median(times)
-            print(f"  {name + ' (' + version + ')':<45} {seconds:6.2f} s  ratio to baseline {seconds / floor:5.1f}  "
+            print(f"  {name + ' (' + version + ')':<50} {seconds:6.2f} s  ratio to baseline {seconds / floor:5.1f}  "
                   f"(min {min(times):.2f}, max {max(times):.2f})")
 
 

@@ -7,8 +7,10 @@ dropped) saved to a temporary file.
 
 Measures, each the median of --repeats runs:
 - ``datawall --fit``: the command as a user runs it after `make run` (a new
-  process: imports, the Bayesian growth regressions with nutpie, 4000 component
-  draws, 14 scenarios, losses at the wall, sensitivity, the HTML page);
+  process: imports, the Bayesian growth regressions and 4000 component draws read
+  from the user cache, 14 scenarios, losses at the wall, sensitivity, the HTML page);
+- ``datawall --fit, first``: the same with an empty user cache, so the growth
+  regressions are fitted with nutpie (and cached), as the first data wall does;
 - ``datawall``: the same without a saved fit (it fits the Chinchilla law first);
 - ``baseline``: Villalobos et al.'s method on the same table in this process:
   OLS of log10 tokens on year with 10,000 bootstrap resamples, 10,000 Monte
@@ -19,6 +21,7 @@ The ratio command / baseline says what the Bayesian treatment costs.
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -32,8 +35,9 @@ from scaling_forecast import datawall as dw
 from scaling_forecast.models.stock import BASE_YEAR
 
 
-def command(*args: str) -> None:
-    run = subprocess.run([sys.executable, "-m", "scaling_forecast", "datawall", *args], capture_output=True, text=True)
+def command(*args: str, cache: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "scaling_forecast", "datawall", *args], capture_output=True, text=True,
+                         env=os.environ | {"SCALING_FORECAST_CACHE_DIR": cache})
     if run.returncode != 0:
         raise SystemExit(run.stderr)
 
@@ -65,13 +69,18 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "scaling_forecast", "fit", "--dataset", "chinchilla-epoch",
                         "--drop-highest-loss", "5", "--out", str(fit)], check=True, capture_output=True)
         out = str(Path(tmp, "wall.html"))
-        with_fit = repeat_times(lambda: command("--fit", str(fit), "--out", out, "--json"), args.repeats)
-        without = repeat_times(lambda: command("--out", out, "--json"), args.repeats)
+        cache = str(Path(tmp, "cache"))
+        command("--fit", str(fit), "--out", out, "--json", cache=cache)  # fills the cache, as a first run does
+        with_fit = repeat_times(lambda: command("--fit", str(fit), "--out", out, "--json", cache=cache), args.repeats)
+        first = repeat_times(lambda: command("--fit", str(fit), "--out", out, "--json", cache=tempfile.mkdtemp()),
+                             args.repeats)
+        without = repeat_times(lambda: command("--out", out, "--json", cache=cache), args.repeats)
     models, components = dw.notable_models(dw.words_per_token()), dw.published_components()
     rng = np.random.default_rng(0)
     years = []
     base = repeat_times(lambda: years.append(baseline(models, components, rng)), args.repeats)
-    for label, times in (("datawall --fit", with_fit), ("datawall (fits the law)", without), ("baseline", base)):
+    for label, times in (("datawall --fit", with_fit), ("datawall --fit, first", first),
+                         ("datawall (fits the law)", without), ("baseline", base)):
         print(f"{label:<26} median {statistics.median(times):7.2f} s  (min {min(times):.2f}, max {max(times):.2f})")
     print(f"ratio datawall --fit / baseline: {statistics.median(with_fit) / statistics.median(base):.0f}")
     print(f"baseline median exhaustion year (dataset trend, repetition on): {statistics.median(years):.2f}")
