@@ -155,8 +155,10 @@ def wall_posterior(components: dict[str, Component], models: pd.DataFrame,
         try:
             tree = xr.open_datatree(path).load()
             drawn = tree["components"].to_dataset()
-            return WallPosterior({name: drawn[name].to_numpy() for name in components},
-                                 tree.drop_nodes("components"))
+            cached = WallPosterior({name: drawn[name].to_numpy() for name in components}, tree.drop_nodes("components"))
+            sizes = {cached.growth(name).size for name in ("tokens_growth", "compute_growth")}
+            if sizes == {sampler.chains * sampler.draws} == {v.size for v in cached.components.values()}:
+                return cached
         except (OSError, ValueError, KeyError):
             pass
     posterior = fit_wall(components, models, sampler, progress)

@@ -55,8 +55,9 @@ class Diagnostics:
         the record lacks a field (older files) or counts other draws or chains than ``idata``'s posterior
         (over ``var_names``, as :func:`diagnose`).
 
-        A fit's attributes are hashed (``scaling_forecast.savedfit``), so reading them back is as safe as
-        recomputing them, and spares answering from a saved fit ArviZ's import (about a second).
+        A fit's attributes are hashed (``scaling_forecast.savedfit``), so the record cannot be edited apart from
+        the rest of them; a posterior swapped for another of the same size would keep it (reading the record
+        spares answering from a saved fit ArviZ's import, about a second).
         """
         names = [f.name for f in fields(Diagnostics)]
         posterior = idata["posterior"]

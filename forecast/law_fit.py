@@ -25,7 +25,7 @@ from scaling_forecast.fit_settings import RunSelection, SamplerSettings
 from scaling_forecast.intervals import LEVEL, Interval
 from scaling_forecast.laws import Law
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
-from scaling_forecast.models.priors import NoisePriors
+from scaling_forecast.models.priors import LevelPriors
 from scaling_forecast.predict import LawDraws, forecast_table
 from scaling_forecast.predictive import Predictive
 from scaling_forecast.runs import compute_of, metadata_columns
@@ -55,7 +55,7 @@ class ScalingLawFit:
         source_sha256: str,
         law: str = "chinchilla",
         selection: RunSelection = RunSelection(),
-        priors: NoisePriors | None = None,
+        priors: LevelPriors | None = None,
         sampler: SamplerSettings = SamplerSettings(),
         progress: bool | None = None,
     ) -> "ScalingLawFit":

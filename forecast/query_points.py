@@ -75,11 +75,12 @@ def _paired(params, tokens, compute, order: list[str] | None) -> tuple[np.ndarra
     count = max(len(params), len(seconds))
     n = np.broadcast_to(_flag("params", params), count)
     kinds = np.array([kind for kind, _ in seconds])
-    given = np.broadcast_to(_flag("value", [value for _, value in seconds], kinds), count)
+    given = np.broadcast_to(_flag(kinds, [value for _, value in seconds]), count)
     kinds = np.broadcast_to(kinds, count)
     # Checked as whole arrays: the Python API passes a million points through here.
     d = np.where(kinds == "tokens", given, given / (FLOP_PER_PARAM_TOKEN * n))
-    for i in np.flatnonzero((kinds == "compute") & _implausible("tokens", d)):
+    if (bad := np.flatnonzero((kinds == "compute") & _implausible("tokens", d))).size:
+        i = bad[0]
         raise InputError(f"--params {n[i]:g} with --compute {given[i]:g}: {derived_tokens_problem(d[i])}")
     return np.asarray(n, float), np.asarray(d, float)
 
@@ -97,11 +98,11 @@ def budgets(values: tuple[float, ...]) -> np.ndarray:
     return _flag("compute", values)
 
 
-def _flag(column: str, values, columns=None) -> np.ndarray:
-    """Values of a command-line flag named like ``column`` (or each like its entry of ``columns``), each within the
-    bounds run files must meet; the first that is not is refused."""
+def _flag(column: str | np.ndarray, values) -> np.ndarray:
+    """Values of a command-line flag named like ``column`` (or, an array, each value like its own entry), each
+    within the bounds run files must meet; the first that is not is refused."""
     array = np.asarray(values, float)
-    names = np.broadcast_to(np.asarray(column if columns is None else columns), array.shape)
+    names = np.broadcast_to(np.asarray(column), array.shape)
     bad = np.zeros(array.shape, bool)
     for name in set(names.tolist()):
         bad |= (names == name) & _implausible(name, array)
