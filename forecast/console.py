@@ -88,7 +88,7 @@ def run(app: click.Group) -> NoReturn:
     finally:
         sys.stdout = stdout
         # The process ends here and every file it wrote is closed: frozen objects are left out of Python's
-        # last garbage collection, which otherwise walks the whole heap (0.5 s after a fit, a sixth of it).
+        # last garbage collection, which otherwise walks the whole heap (a sixth of a fit's time).
         gc.freeze()
     sys.exit(code if isinstance(code, int) else 0)
 

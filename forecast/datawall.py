@@ -145,8 +145,8 @@ def wall_posterior(components: dict[str, Component], models: pd.DataFrame,
                    sampler: SamplerSettings = SamplerSettings(), progress: bool | None = None) -> WallPosterior:
     """:func:`fit_wall`, cached in the user cache under everything it depends on (components, the models'
     years, tokens and compute, sampler, package version): the regressions are fitted once, and later data-wall
-    answers need no PyMC (its import and the fit took about 8 s of 10). A cache file that cannot be read is
-    fitted again and replaced."""
+    answers need no PyMC, whose import and fit were most of their time. A cache file that cannot be read, or
+    holds other draws than the sampler's, is fitted again and replaced."""
     inputs = {"components": {name: asdict(c) for name, c in components.items()}, "sampler": asdict(sampler),
               "models": hashlib.sha256(models[["year", "tokens", "compute"]].to_numpy(float).tobytes()).hexdigest(),
               "package_version": __version__, "wall_format": WALL_FORMAT}

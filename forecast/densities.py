@@ -1,10 +1,10 @@
 """The single-law models' log density and gradient written out in numba, cached on disk, sampled by nutpie.
 
-``nutpie.compile_pymc_model`` compiles the PyMC model (``scaling_forecast.models``) in every new process:
-about 3.3 s of a 7 s fit, while sampling takes 0.5 s. nutpie's numba wrappers cannot be cached because they
-close over objects made at run time. Here each law's density is plain numba code with
-``cache=True``: the first fit after installing compiles it once (about 1 s), and every later process
-loads the machine code from numba's cache (about 0.1 s). No PyMC or PyTensor is imported.
+``nutpie.compile_pymc_model`` compiles the PyMC model (``scaling_forecast.models``) in every new process, and
+that was most of a fit's time (benchmarks/RESULTS.md): nutpie's numba wrappers cannot be cached because they
+close over objects made at run time. Here each law's density is plain numba code with ``cache=True``: the
+first fit after installing compiles it once, and every later process loads the machine code from numba's
+cache. No PyMC or PyTensor is imported.
 
 The PyMC models stay the specification. This module computes the same unnormalised log density in
 PyMC's unconstrained coordinates (logit for Beta variables, log for the positive ones, with their

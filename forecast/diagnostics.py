@@ -56,8 +56,8 @@ class Diagnostics:
         (over ``var_names``, as :func:`diagnose`).
 
         A fit's attributes are hashed (``scaling_forecast.savedfit``), so the record cannot be edited apart from
-        the rest of them; a posterior swapped for another of the same size would keep it (reading the record
-        spares answering from a saved fit ArviZ's import, about a second).
+        the rest of them; a posterior swapped for another of the same size would keep it. Reading the record
+        spares answering from a saved fit ArviZ's import, a large part of its time.
         """
         names = [f.name for f in fields(Diagnostics)]
         posterior = idata["posterior"]
