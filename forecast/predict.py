@@ -4,16 +4,13 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from scaling_forecast.intervals import band, quantiles
+from scaling_forecast.laws import Law
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
-
-if TYPE_CHECKING:  # scaling_forecast.laws imports PyMC, which reading a saved fit does not need
-    from scaling_forecast.laws import Law
 
 # Query points per block: each float32 temporary is 4000 draws x 128 x 4 B = 2 MB, which stays in cache; the
 # law's temporaries of 500-point blocks (8 MB) did not, and 40,000 points took 1.06 s instead of 0.57 s
@@ -28,7 +25,7 @@ DEPARTURE_STEP = 0.01
 class LawDraws:
     """Flat posterior draws of a law's curve parameters and of its noise model."""
 
-    law: "Law"
+    law: Law
     values: dict[str, np.ndarray]
     sigma: np.ndarray
     nu: np.ndarray
