@@ -32,7 +32,8 @@ import numba
 import numpy as np
 from numba import types
 
-from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
+from scaling_forecast import laws
+from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, log_centres
 from scaling_forecast.models.priors import LevelPriors
 
 CHINCHILLA, KAPLAN, KAPLAN_E, COMPUTE = 0, 1, 2, 3
@@ -52,35 +53,47 @@ EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.
 
 @dataclass(frozen=True)
 class Layout:
-    """Which terms a law has, and its posterior variables in the order nutpie gives them for the PyMC model."""
+    """A law as the kernel sees it: its code, its sampled variables in PyMC's order (``laws.Law.free_vars``:
+    log_L_c, the floor's share if any, the N term's share if any, the exponents, sigma, nu) and the derived
+    ones its model records, in the order nutpie gives them for the PyMC model."""
 
     code: int
-    floor: bool
-    share: bool
-    exponents: int
-    names: tuple[str, ...]
+    free: tuple[str, ...]
+    derived: tuple[str, ...]
+
+    @property
+    def floor(self) -> bool:
+        return "floor_share" in self.free
+
+    @property
+    def share(self) -> bool:
+        return "share_N" in self.free
+
+    @property
+    def exponents(self) -> int:
+        return len(self.free) - 3 - self.floor - self.share
 
     @property
     def n_dim(self) -> int:
-        return 1 + self.floor + self.share + self.exponents + 2
+        return len(self.free)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.free + self.derived
 
 
-LAYOUTS = {
-    "chinchilla": Layout(CHINCHILLA, True, True, 2, ("log_L_c", "floor_share", "share_N", "alpha", "beta", "sigma",
-                                                    "nu", "log_A", "log_B", "log_E", "E", "A", "B")),
-    "kaplan": Layout(KAPLAN, False, True, 2, ("log_L_c", "share_N", "alpha_N", "alpha_D", "sigma", "nu",
-                                              "log_N_c", "log_D_c", "N_c", "D_c")),
-    "kaplan_e": Layout(KAPLAN_E, True, True, 2, ("log_L_c", "floor_share", "share_N", "alpha_N", "alpha_D", "sigma",
-                                                 "nu", "log_N_c", "log_D_c", "N_c", "D_c", "E")),
-    "compute": Layout(COMPUTE, True, False, 1, ("log_L_c", "floor_share", "gamma", "sigma", "nu", "log_E", "log_C_c",
-                                                "C_c", "E")),
-}
+LAYOUTS = {name: Layout(code, laws.get(name).free_vars, derived) for name, code, derived in (
+    ("chinchilla", CHINCHILLA, ("log_A", "log_B", "log_E", "E", "A", "B")),
+    ("kaplan", KAPLAN, ("log_N_c", "log_D_c", "N_c", "D_c")),
+    ("kaplan_e", KAPLAN_E, ("log_N_c", "log_D_c", "N_c", "D_c", "E")),
+    ("compute", COMPUTE, ("log_E", "log_C_c", "C_c", "E")),
+)}
 
 
 def user_data(law: str, params: np.ndarray, tokens: np.ndarray, loss: np.ndarray, priors: LevelPriors) -> np.ndarray:
     """Everything the density reads, as one read-only float64 array (its address is nutpie's user data)."""
     log_n, log_d = np.log(np.asarray(params, float)), np.log(np.asarray(tokens, float))
-    centre_n, centre_d = log_n.mean(), log_d.mean()
+    centre_n, centre_d = log_centres(params, tokens)
     constants = [getattr(priors, name, 0.0) for name in PRIOR_FIELDS]  # compute has no share: 0 is never read
     constants[PRIOR_FIELDS.index("exponent_median")] = math.log(priors.exponent_median)
     data = np.concatenate([[LAYOUTS[law].code, len(log_n), centre_n, centre_d], constants,

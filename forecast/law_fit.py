@@ -127,7 +127,7 @@ class ScalingLawFit:
         """The runs the law was fitted to (``constant_data`` with the loss of ``observed_data``)."""
         data = self.idata["constant_data"].to_dataset()
         log_loss = self.idata["observed_data"]["log_loss"]
-        # On the numbers: a ufunc on a DataArray makes xarray import dask (about 0.2 s) to ask if it is one.
+        # On the numbers: a ufunc on a DataArray makes xarray import dask to ask whether it is one.
         table = data.assign(loss=(log_loss.dims, np.exp(log_loss.to_numpy()))).to_dataframe().reset_index()
         first = ["run", "family", "params", "tokens", "compute", "loss", "loss_kind"]
         return table[first + [c for c in table.columns if c not in first]]

@@ -12,9 +12,8 @@ from scaling_forecast.intervals import band, quantiles
 from scaling_forecast.laws import Law
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, Frontier
 
-# Query points per block: each float32 temporary is 4000 draws x 128 x 4 B = 2 MB, which stays in cache; the
-# law's temporaries of 500-point blocks (8 MB) did not, and 40,000 points took 1.06 s instead of 0.57 s
-# (2 cores, same run; blocks of 32 and 64 points 0.70 and 0.63 s: more blocks, more overhead).
+# Query points per block: each float32 temporary is 4000 draws x 128 x 4 B = 2 MB, which stays in cache (larger
+# blocks did not, smaller ones pay more overhead; benchmarks/RESULTS.md, "Large forecast grids", issue 16).
 BLOCK = 128
 # Decades between the computes at which plan reads a pooled fit's departure: it is constant within a fitted
 # bin (a fifth of a decade) and linear beyond the runs, so reading it at the nearest of these moves little.

@@ -24,6 +24,11 @@ import numpy as np
 FLOP_PER_PARAM_TOKEN = 6.0  # C = 6 N D: forward and backward pass, the convention of Kaplan and Hoffmann
 
 
+def log_centres(params: np.ndarray, tokens: np.ndarray) -> tuple[float, float]:
+    """Mean log N and mean log D of the runs: where every model centres its predictors."""
+    return float(np.log(np.asarray(params, float)).mean()), float(np.log(np.asarray(tokens, float)).mean())
+
+
 def chinchilla_loss(log_n, log_d, log_e, log_a, log_b, alpha, beta, xp: ModuleType = np):
     """L = E + A N^-alpha + B D^-beta, from logs of N, D, E, A and B.
 

@@ -11,6 +11,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from scaling_forecast.models.laws import log_centres
 from scaling_forecast.models.priors import LevelPriors, NoisePriors
 
 
@@ -34,11 +35,6 @@ class RunData(NamedTuple):
     log_loss_observed: pt.TensorVariable
     centre_log_n: pt.TensorVariable
     centre_log_d: pt.TensorVariable
-
-
-def log_centres(params: np.ndarray, tokens: np.ndarray) -> tuple[float, float]:
-    """Mean log N and mean log D of the runs: where every model centres its predictors."""
-    return float(np.log(np.asarray(params, float)).mean()), float(np.log(np.asarray(tokens, float)).mean())
 
 
 def run_data(params: np.ndarray, tokens: np.ndarray, loss: np.ndarray) -> RunData:
