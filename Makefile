@@ -27,13 +27,18 @@ run: setup
 	.venv/bin/scaling-forecast compare --dataset chinchilla-epoch --drop-highest-loss 5 --out $(RESULTS)/compare.html
 	.venv/bin/scaling-forecast datawall --fit $(RESULTS)/report.nc --out $(RESULTS)/datawall.html
 
+# Lint, the layers contract (import-linter: pyproject.toml), the type checker (basedpyright: strict on the API and
+# the fit classes), then the tests.
 test: setup
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+	.venv/bin/basedpyright
 	.venv/bin/python -m pytest
 
 # About a minute: lint, and the tests that need neither the data mirror nor the slow simulations.
 test-fast: setup
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest -m "not slow and not needs_data"
 
 # The worked analyses in JupyterLab (installs the notebooks extra into .venv first).

@@ -6,10 +6,10 @@ Setup (not timed): the Chinchilla and Kaplan laws fitted once in process on
 chinchilla-epoch with the 5 highest-loss runs dropped (4000 posterior draws each).
 
 Measures, each as the median of --repeats runs, for each law:
-- ``table``: `scaling_forecast.allocation.allocation_table(draws, compute, level=0.9)`
+- ``table``: `scaling_forecast.answers.allocation.allocation_table(draws, compute, level=0.9)`
   at 1000 budgets from 1e18 to 1e27 FLOP x 4000 draws (medians and 90%
   intervals of N_opt, D_opt, tokens per parameter and loss);
-- ``optimum``: `scaling_forecast.allocation.optimum(draws.frontier(), compute)` alone
+- ``optimum``: `scaling_forecast.answers.allocation.optimum(draws.frontier(), compute)` alone
   (per-draw arrays, no quantiles);
 - ``baseline``: what a user would otherwise write, per draw and per budget
   `scipy.optimize.minimize_scalar(method="bounded")` of the law's loss over
@@ -28,10 +28,10 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from timing import repeat_times
 
-from scaling_forecast import runs
-from scaling_forecast.allocation import allocation_table, optimum
-from scaling_forecast.fit_settings import RunSelection
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.answers.allocation import allocation_table, optimum
+from scaling_forecast.fitting.settings import RunSelection
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import runs
 from scaling_forecast.models.compute import FLOP_PER_PARAM_TOKEN
 
 COMPUTE = np.geomspace(1e18, 1e27, 1000)

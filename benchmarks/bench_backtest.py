@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 BASELINE = """
-from scaling_forecast.backtest import split
-from scaling_forecast.baseline import BaselineFit
-from scaling_forecast.families import load_families
+from scaling_forecast.answers.backtest import split
+from scaling_forecast.fitting.baseline import BaselineFit
+from scaling_forecast.inputs.families import load_families
 train, _ = split(load_families())
 for _, table in train.groupby("family"):
     BaselineFit.fit(table, n_boot=1000, seed=0)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from timing import repeat_times
 
-from scaling_forecast import datawall as dw
+from scaling_forecast.answers import datawall as dw
 from scaling_forecast.models.stock import BASE_YEAR
 
 

@@ -10,7 +10,7 @@ Measures, each as the median of --repeats runs:
   fit after installing, which compiles the density;
 - ``fit at REV`` (with --before): the same command with the package as commit REV had it;
 - ``baseline``: Huber loss + L-BFGS from the initialisation grid plus 4000 bootstrap refits
-  (scaling_forecast.baseline), in a fresh process likewise;
+  (scaling_forecast.fitting.baseline), in a fresh process likewise;
 - ``predict``: expected and observed loss with 90% intervals at 10,000 (N, D) points from the saved fit,
   in process.
 The ratio fit / baseline is the number to compare across machines.
@@ -27,9 +27,9 @@ import numpy as np
 from timing import measured, package_at
 
 BASELINE = """
-from scaling_forecast import runs
-from scaling_forecast.baseline import baseline_fit
-from scaling_forecast.fit_settings import RunSelection
+from scaling_forecast.inputs import runs
+from scaling_forecast.fitting.baseline import baseline_fit
+from scaling_forecast.fitting.settings import RunSelection
 table = RunSelection(drop_highest_loss=5).apply(runs.load("chinchilla-epoch"))
 baseline_fit(table["params"].to_numpy(), table["tokens"].to_numpy(), table["loss"].to_numpy(), n_boot=4000, seed=0, n_jobs=2)
 """
@@ -52,7 +52,7 @@ def main() -> None:
         before = package_at(args.before)
         results[f"fit at {args.before}"] = [measured(fit_cmd, before)[0] for _ in range(args.repeats)]
     results["baseline"] = [measured([sys.executable, "-c", BASELINE])[0] for _ in range(args.repeats)]
-    from scaling_forecast.law_fit import ScalingLawFit
+    from scaling_forecast.fitting.single import ScalingLawFit
 
     fitted = ScalingLawFit.load(out)
     n, d = np.logspace(8, 12, 10_000), np.logspace(9, 13, 10_000)

@@ -19,8 +19,8 @@ import time
 
 HIERARCHICAL = """
 import time
-from scaling_forecast.families import load_families
-from scaling_forecast.hierarchy import HierarchicalFit
+from scaling_forecast.inputs.families import load_families
+from scaling_forecast.fitting.hierarchical import HierarchicalFit
 start = time.perf_counter()
 fit = HierarchicalFit.fit(load_families(), progress=False)
 stats = fit.idata["sample_stats"]
@@ -28,8 +28,8 @@ print(f"fit {time.perf_counter() - start:.1f} s in process; {int(stats['n_steps'
       fit.diagnostics.problems() or "converged")
 """
 BASELINE = """
-from scaling_forecast.baseline import BaselineFit
-from scaling_forecast.families import load_families
+from scaling_forecast.fitting.baseline import BaselineFit
+from scaling_forecast.inputs.families import load_families
 for _, table in load_families().groupby("family"):
     BaselineFit.fit(table, n_boot=1000, seed=0)
 """

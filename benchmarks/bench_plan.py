@@ -6,7 +6,7 @@ Setup (not timed): the Chinchilla law fitted once in process on chinchilla-epoch
 runs dropped (4000 posterior draws).
 
 Measures, each as the median of --repeats runs, 1000 questions of each kind x 4000 draws, with medians
-and 90% intervals (``scaling_forecast.plan``, ``.hardware``, ``.data_constrained``):
+and 90% intervals (``scaling_forecast.answers.plan``, ``.hardware``, ``.data_constrained``):
 - ``given N``: `for_params` at 1000 model sizes from 1e8 to 1e13 parameters;
 - ``hardware``: `for_hardware` at 1000 (H100 count, days) pairs, the MFU prior drawn;
 - ``target``: `for_target` at 1000 target losses from 1.75 to 2.5 nats/token, probabilities 0.5 and 0.9;
@@ -29,9 +29,10 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from timing import repeat_times
 
-from scaling_forecast import data_constrained, hardware, plan, runs
-from scaling_forecast.fit_settings import RunSelection
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.answers import data_constrained, hardware, plan
+from scaling_forecast.fitting.settings import RunSelection
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import runs
 from scaling_forecast.models.laws import data_constrained_loss
 
 QUESTIONS = 1000

@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cold", type=int, default=1, help="runs with an empty population cache (minutes each)")
     args = parser.parse_args()
-    from scaling_forecast.families import load_families
+    from scaling_forecast.inputs.families import load_families
 
     folder = Path(tempfile.mkdtemp())
     runs = load_families(("gemstones",)).nsmallest(60, "compute")

@@ -2,18 +2,17 @@
 
 The Python API (``scaling_forecast.api``): ``fit``, ``load``, ``dataset``; a fit's methods answer. Importing the
 package is light: PyMC and ArviZ load when a fit needs them.
+
+The subpackages are the layers, each importing only those below it (the import-linter contract in
+pyproject.toml): ``core`` and ``models`` (the laws, their PyMC models and the numba densities that restate them),
+``inputs`` (data in), ``fitting``, ``answers``, ``reporting``, and at the top the command line (``cli``) and,
+beside it, ``api``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("scaling-forecast")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
-# After __version__, which the command line reads first. No submodule is named like these functions, so that
-# importing one (scaling_forecast.law_fit, say) never replaces them.
-from scaling_forecast.api import dataset, fit, load  # noqa: E402
-from scaling_forecast.errors import InputError  # noqa: E402
+# No submodule is named like these functions, so that importing one (scaling_forecast.fitting.single, say) never
+# replaces them.
+from scaling_forecast.api import dataset, fit, load
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.core.version import __version__
 
 __all__ = ["InputError", "__version__", "dataset", "fit", "load"]

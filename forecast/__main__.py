@@ -1,3 +1,3 @@
-from scaling_forecast.cli import main
+from scaling_forecast.cli.main import main
 
 main()

@@ -21,7 +21,7 @@ def chinchilla_model(
 
     Runs are the ``run`` dimension. log N and log D are centred on their means
     (``centre_log_n``, ``centre_log_d``). nutpie samples it through the same density written out in
-    numba (``scaling_forecast.densities``), tested equal to this one.
+    numba (``scaling_forecast.models.densities``), tested equal to this one.
     """
     with pm.Model(coords=coords(len(loss), run_ids)) as model:
         data = run_data(params, tokens, loss)

@@ -1,6 +1,6 @@
 """Where a family's departure from its law lives: compute bins and the correlation between them.
 
-Fitting (``hierarchical``) and forecasting (``scaling_forecast.hierarchy``, ``scaling_forecast.pooled``) both
+Fitting (``hierarchical``) and forecasting (``scaling_forecast.fitting.hierarchical``, ``scaling_forecast.fitting.pooled``) both
 need them; they are plain numpy so that forecasting from a saved fit needs no PyMC.
 """
 

@@ -12,7 +12,7 @@ token, 6 for C = 6ND) in the same shape for every law::
     log(L_opt(C) - E)  = r0 - g * log(C / k)
 
 Both Chinchilla and Kaplan forms are sums of powers, so the minimiser has a
-closed form (derivations in each docstring); forecast/allocation.py builds
+closed form (derivations in each docstring); forecast/answers/allocation.py builds
 allocations, losses and compute overheads from these four numbers.
 """
 

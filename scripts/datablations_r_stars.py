@@ -28,7 +28,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import stats
 
-from scaling_forecast import runs
+from scaling_forecast.inputs import runs
 from scaling_forecast.models.laws import data_constrained_loss
 
 # The authors' constants (huggingface/datablations README 'Parametric Fit'; project data/published/law_constants.csv).

@@ -16,10 +16,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from scaling_forecast.backtest import split
-from scaling_forecast.families import load_families
-from scaling_forecast.hierarchy import HierarchicalFit
-from scaling_forecast.pooled import PooledFit, load_population
+from scaling_forecast.answers.backtest import split
+from scaling_forecast.fitting.hierarchical import HierarchicalFit
+from scaling_forecast.fitting.pooled import PooledFit, load_population
+from scaling_forecast.inputs.families import load_families
 
 
 def summary(values: np.ndarray) -> str:

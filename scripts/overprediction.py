@@ -11,9 +11,9 @@ range leaves a trend there; a floor estimated too high from small runs does not.
 
 import numpy as np
 
-from scaling_forecast.backtest import split
-from scaling_forecast.families import load_families
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.answers.backtest import split
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs.families import load_families
 
 
 def main() -> None:

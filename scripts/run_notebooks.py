@@ -20,8 +20,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from scaling_forecast import __version__
-from scaling_forecast.files import write_atomically
+from scaling_forecast.core.files import write_atomically
+from scaling_forecast.core.version import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "scaling-forecast-notebooks"

@@ -38,10 +38,14 @@ MSG
     "$py" -m venv .venv
 fi
 
+# The editable install is setuptools' strict mode: a tree of links to the source files under build/, which type
+# checkers and editors follow (the default mode's import hook they cannot). It does not pick up modules added
+# or removed later, so the stamp holds the list of package files and a changed list reinstalls.
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+files=$(find forecast models data -name '*.py' -o -name '*.toml' -o -name '*.csv' | sort | cksum)
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$files" ]; then
     echo "setup: installing scaling-forecast and its test tools into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[test]"
-    touch "$stamp"
+    .venv/bin/python -m pip install --quiet -e ".[test]" --config-settings editable_mode=strict
+    echo "$files" > "$stamp"
 fi

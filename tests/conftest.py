@@ -43,9 +43,9 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 def chinchilla_epoch_fit(mirror):
     """The main job's posterior: the Chinchilla law on chinchilla-epoch without its 5 highest-loss runs
     (as Besiroglu et al.), default sampler and seed; fitted once and shared (tests must not change it)."""
-    from scaling_forecast import runs
-    from scaling_forecast.fit_settings import RunSelection
-    from scaling_forecast.law_fit import ScalingLawFit
+    from scaling_forecast.fitting.settings import RunSelection
+    from scaling_forecast.fitting.single import ScalingLawFit
+    from scaling_forecast.inputs import runs
 
     table, name, digest = runs.load_runs(dataset="chinchilla-epoch")
     return ScalingLawFit.fit(table, source=name, source_sha256=digest, selection=RunSelection(drop_highest_loss=5),
@@ -61,8 +61,8 @@ def chinchilla_epoch_file(chinchilla_epoch_fit, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def registered_fit(mirror):
     """The hierarchical model fitted to every registered family (one fit, about a minute, shared)."""
-    from scaling_forecast.families import load_families
-    from scaling_forecast.hierarchy import HierarchicalFit
+    from scaling_forecast.fitting.hierarchical import HierarchicalFit
+    from scaling_forecast.inputs.families import load_families
 
     runs = load_families()
     return runs, HierarchicalFit.fit(runs, progress=False)
@@ -73,8 +73,8 @@ def population_cache(registered_fit, tmp_path_factory) -> Path:
     """A user cache holding the population prior of every registered family (and the law's extrapolation
     error learned from them), built from ``registered_fit`` exactly as ``fit --runs`` would build it;
     point SCALING_FORECAST_CACHE_DIR here."""
-    from scaling_forecast.pooled import population_from_fit
-    from scaling_forecast.population import registered_provenance, save_population
+    from scaling_forecast.fitting.pooled import population_from_fit
+    from scaling_forecast.fitting.population import registered_provenance, save_population
 
     cache = tmp_path_factory.mktemp("population-cache")
     previous = os.environ.get("SCALING_FORECAST_CACHE_DIR")
@@ -135,7 +135,7 @@ def fitting_modules_after():
     import sys
 
     def run(code: str = "", commands: tuple[list[str], ...] = ()) -> list[str]:
-        lines = [code, "import json, sys", "from scaling_forecast.cli import main"]
+        lines = [code, "import json, sys", "from scaling_forecast.cli.main import main"]
         for command in commands:
             lines += [f"sys.argv = ['scaling-forecast', *{command!r}]",
                       "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code"]

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from scaling_forecast import laws, published
-from scaling_forecast.allocation import allocation_table, optimum, overhead, overhead_table
-from scaling_forecast.errors import InputError
-from scaling_forecast.fit_settings import LAW_NAMES
+from scaling_forecast.answers.allocation import allocation_table, optimum, overhead, overhead_table
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.fitting.draws import LawDraws
+from scaling_forecast.fitting.settings import LAW_NAMES
+from scaling_forecast.inputs import published
+from scaling_forecast.models import law_registry as laws
 from scaling_forecast.models.laws import kaplan_loss
-from scaling_forecast.predict import LawDraws
 
 
 def _draws(law: str, values: dict[str, np.ndarray]) -> LawDraws:

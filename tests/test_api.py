@@ -4,7 +4,8 @@ import doctest
 
 import pytest
 
-from scaling_forecast import api, law_fit
+from scaling_forecast import api
+from scaling_forecast.fitting import single as law_fit
 
 
 @pytest.mark.needs_data
@@ -22,3 +23,41 @@ def test_the_api_imports_without_pymc():
     code = "import scaling_forecast as sf, sys; print(sorted(m for m in ('pymc', 'arviz', 'nutpie') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.needs_data
+def test_fit_does_what_it_says_or_refuses_in_one_line():
+    """sf.fit fits the law asked for, or refuses a combination it cannot fit in one line naming the parameter
+    (never a command-line flag): pooling is for the chinchilla law and for a user's own runs."""
+    import scaling_forecast as sf
+
+    table = sf.dataset("chinchilla-epoch")[["params", "tokens", "loss"]]  # as a user's own runs
+    for runs, law in ((table, "kaplan"), ("chinchilla-epoch", "chinchilla")):
+        with pytest.raises(sf.InputError) as raised:
+            sf.fit(runs, law=law, pool=True, progress=False)
+        message = str(raised.value)
+        assert message.startswith("pool ") and "--" not in message and "\n" not in message
+    fit = sf.fit(table, law="kaplan", progress=False)  # your own runs, a law that is not pooled: fitted alone
+    assert fit.kind == "single" and fit.pooling is None and fit.attrs["law"] == "kaplan"
+    assert fit.describe().startswith("kaplan law") and fit.diagnostics.converged
+
+
+@pytest.mark.needs_data
+def test_engine_errors_from_python_name_parameters(chinchilla_epoch_fit):
+    """An error the engine raises names the Python parameter when called from Python; the command line words
+    the same error with its flags (tests/test_query_points.py)."""
+    import scaling_forecast as sf
+
+    fit = sf.api.Fit(chinchilla_epoch_fit)
+    with pytest.raises(sf.InputError) as raised:
+        fit.predict([7e9, 7e10, 7e11], [1e12, 2e12])
+    assert str(raised.value) == "3 params values but 2 tokens values; give one each, or one of either"
+    with pytest.raises(sf.InputError) as raised:
+        fit.predict([7e9], [1e12], compute=[1e23])
+    assert str(raised.value) == "give tokens or compute for the params, not both"
+    with pytest.raises(sf.InputError) as raised:
+        fit.plan(params=[7e10], tokens=[1e12])
+    assert str(raised.value) == "tokens with params asks how long training takes: give gpus and gpu too"
+    with pytest.raises(sf.InputError) as raised:
+        fit.predict([7.0], [1e12])
+    assert str(raised.value).startswith("params=7 is below 10000: mixed units?")

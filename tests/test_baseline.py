@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_forecast import baseline, published, runs
-from scaling_forecast.errors import InputError
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.fitting import baseline
+from scaling_forecast.inputs import published, runs
 from scaling_forecast.models.laws import chinchilla_loss
 
 TRUTH = {"log_e": np.log(1.8), "log_a": np.log(480.0), "log_b": np.log(2100.0), "alpha": 0.35, "beta": 0.37}

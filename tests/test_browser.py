@@ -31,7 +31,7 @@ def _chromium(*args: str) -> str:
 @pytest.fixture(scope="module")
 def pages(chinchilla_epoch_fit, chinchilla_epoch_file, compare_run, backtest_run, tmp_path_factory) -> dict[str, Path]:
     """One page of each kind: the fit report, the plan, the data wall, the comparison and the backtest."""
-    from scaling_forecast import commands
+    from scaling_forecast.cli import commands
     from scaling_forecast.reporting.fit_page import write_report
 
     folder = tmp_path_factory.mktemp("pages")

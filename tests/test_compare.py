@@ -13,10 +13,10 @@ import pytest
 import xarray as xr
 from golden import check, normalise
 
-from scaling_forecast import runs
-from scaling_forecast.fit_settings import RunSelection
-from scaling_forecast.law_fit import ScalingLawFit
-from scaling_forecast.reconcile import EmbeddingSizes
+from scaling_forecast.answers.reconcile import EmbeddingSizes
+from scaling_forecast.fitting.settings import RunSelection
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import runs
 
 
 def _cli(*args, timeout=600) -> subprocess.CompletedProcess:

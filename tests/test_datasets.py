@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_forecast import registry, runs
-from scaling_forecast.errors import InputError
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.inputs import registry, runs
 
 pytestmark = pytest.mark.needs_data
 

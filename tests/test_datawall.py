@@ -10,13 +10,14 @@ import pymc as pm
 import pytest
 from golden import check, normalise
 
-from scaling_forecast import datawall as dw
-from scaling_forecast import datawall_answer as answer
-from scaling_forecast import laws, published
-from scaling_forecast.allocation import optimum
+from scaling_forecast.answers import datawall as dw
+from scaling_forecast.answers import datawall_answer as answer
+from scaling_forecast.answers.allocation import optimum
+from scaling_forecast.fitting.draws import LawDraws
+from scaling_forecast.inputs import published
+from scaling_forecast.models import law_registry as laws
 from scaling_forecast.models.datawall import components_model
 from scaling_forecast.models.stock import Component, log_stock
-from scaling_forecast.predict import LawDraws
 
 
 def _law(rng, size) -> LawDraws:
@@ -92,7 +93,7 @@ def test_the_cap_never_lowers_loss_and_grows_after_the_wall(draws):
 def test_at_the_wall_the_run_is_replanned_for_the_data_it_has(draws):
     """The capped run is the data-constrained optimum: per draw no worse than keeping the split planned for
     unlimited data, and (Muennighoff et al.'s direction) a smaller model on more epochs in most draws."""
-    from scaling_forecast import data_constrained
+    from scaling_forecast.answers import data_constrained
 
     year = np.full(draws.size, 2034.0)
     run = dw.frontier_run(draws, year, 1.0)
@@ -197,7 +198,7 @@ def test_bad_component_options_are_one_line_errors(args, message):
 
 def test_the_wall_exports_one_row_per_number(draws):
     """exports.quantities: every interval of the answer a row with its median and ends, every other number a value."""
-    from scaling_forecast import exports
+    from scaling_forecast.reporting import exports
 
     result = answer.analyse(draws, overtrain=(1.0,), level=0.8)
     table = exports.quantities(result)

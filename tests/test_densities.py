@@ -4,7 +4,9 @@ and the same posterior as nutpie on the PyMC model."""
 import numpy as np
 import pytest
 
-from scaling_forecast import densities, laws, runs
+from scaling_forecast.inputs import runs
+from scaling_forecast.models import densities
+from scaling_forecast.models import law_registry as laws
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +58,8 @@ def test_posterior_is_the_one_nutpie_gives_the_pymc_model(chinchilla_epoch_fit):
     import arviz as az
     import nutpie
 
-    from scaling_forecast.fit_settings import SamplerSettings
-    from scaling_forecast.law_fit import sample
+    from scaling_forecast.fitting.sampling import sample
+    from scaling_forecast.fitting.settings import SamplerSettings
 
     ours = chinchilla_epoch_fit
     table = ours.runs

@@ -9,9 +9,9 @@ import pandas as pd
 import pymc as pm
 import pytest
 
-from scaling_forecast import published, runs
-from scaling_forecast.fit_settings import SamplerSettings
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.fitting.settings import SamplerSettings
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import published, runs
 from scaling_forecast.models.chinchilla import chinchilla_model
 
 TRUTH = {"E": 1.8, "A": 450.0, "B": 1900.0, "alpha": 0.34, "beta": 0.36}

@@ -5,19 +5,19 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scaling_forecast import fitted as fitted_module
-from scaling_forecast import savedfit
-from scaling_forecast.baseline import BaselineFit
-from scaling_forecast.errors import InputError
-from scaling_forecast.hierarchy import HierarchicalFit
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.fitting import base as fitted_module
+from scaling_forecast.fitting import savedfit
+from scaling_forecast.fitting.baseline import BaselineFit
+from scaling_forecast.fitting.hierarchical import HierarchicalFit
+from scaling_forecast.fitting.single import ScalingLawFit
 
 PARAMS, TOKENS = np.array([1e9, 7e10]), np.array([2e10, 1.4e12])
 
 
 @pytest.fixture(scope="module")
 def baseline(mirror):
-    from scaling_forecast.runs import load
+    from scaling_forecast.inputs.runs import load
 
     return BaselineFit.fit(load("chinchilla-epoch"), n_boot=40, seed=3)
 
@@ -70,7 +70,7 @@ def test_saved_diagnostics_are_arviz_own(chinchilla_epoch_fit, chinchilla_epoch_
     match the posterior's draws is recomputed instead of trusted."""
     from dataclasses import asdict
 
-    from scaling_forecast.diagnostics import Diagnostics, diagnose
+    from scaling_forecast.fitting.diagnostics import Diagnostics, diagnose
 
     loaded = ScalingLawFit.load(chinchilla_epoch_file)
     fresh = diagnose(loaded.idata, list(loaded.free_vars))
@@ -130,3 +130,25 @@ def test_a_fit_saved_in_the_earlier_layout_loads_to_the_same_forecasts(chinchill
     _same_forecasts(current, loaded)
     assert loaded.runs.equals(current.runs.astype(loaded.runs.dtypes))
     assert loaded.loo().elpd == pytest.approx(current.loo().elpd, rel=1e-6)
+
+
+@pytest.mark.needs_data
+def test_a_kind_refuses_in_one_line_what_it_cannot_answer(baseline, tmp_path):
+    """sf.load returns any kind, holding the class of its kind; a question that kind does not answer (a
+    baseline cannot forecast for a user) is refused in one line from Python and from the command line."""
+    import subprocess
+    import sys
+
+    import scaling_forecast as sf
+
+    path = baseline.save(tmp_path / "baseline.nc")
+    fit = sf.load(path)
+    assert type(fit.posterior) is BaselineFit and fit.kind == "baseline" and fit.predictive([7e10], [1.4e12]).mu.shape == (1, 40)
+    for question in (lambda: fit.predict([7e10], [1.4e12]), lambda: fit.allocate([1e23]), lambda: fit.plan(params=[7e10])):
+        with pytest.raises(InputError, match=r"^a baseline fit \(Huber point fit .*\) cannot \w+ [\w ]+; it can forecast held-out runs$"):
+            question()
+    done = subprocess.run([sys.executable, "-m", "scaling_forecast", "predict", str(path), "--params", "7e10", "--tokens",
+                           "1.4e12"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [f"error: {path}: a baseline fit ({baseline.describe()}) cannot forecast loss; "
+                                        "it can forecast held-out runs"]

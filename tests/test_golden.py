@@ -34,7 +34,7 @@ def main_job(results: Path) -> list[list[str]]:
 
 def machine_paths(results: Path) -> dict[str, str]:
     """Folders that differ between machines, by the placeholder the golden files use."""
-    from scaling_forecast import registry
+    from scaling_forecast.inputs import registry
 
     return {"<results>": str(results), "<mirror>": os.environ["SCALING_FORECAST_DATA_DIR"],
             "<cache>": str(registry.cache_dir())}

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scaling_forecast.backtest import backtest, in_family_methods, scores, smallest, split
-from scaling_forecast.families import load_families
-from scaling_forecast.fit_settings import SamplerSettings
-from scaling_forecast.hierarchy import configurations
+from scaling_forecast.answers.backtest import backtest, in_family_methods, scores, smallest, split
+from scaling_forecast.fitting.hierarchical import configurations
+from scaling_forecast.fitting.predictive import Predictive
+from scaling_forecast.fitting.settings import SamplerSettings
+from scaling_forecast.inputs.families import load_families
 from scaling_forecast.models.laws import effective_log_tokens
-from scaling_forecast.predictive import Predictive
 
 
 def _table(rows) -> pd.DataFrame:

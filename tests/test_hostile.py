@@ -1,7 +1,7 @@
 """Hostile input to every command: each case must end with its exit code, one to three lines on stderr,
 no traceback, and no file in the working folder changed.
 
-The command line runs in this process (``scaling_forecast.cli.main``, exactly what the installed script calls),
+The command line runs in this process (``scaling_forecast.cli.main.main``, exactly what the installed script calls),
 so about seventy cases cost seconds; the fits they read are made once per session.
 """
 
@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scaling_forecast import cli
-from scaling_forecast.files import written_by_product
-from scaling_forecast.fit_settings import RunSelection, SamplerSettings
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.cli.main import main as cli
+from scaling_forecast.core.files import written_by_product
+from scaling_forecast.fitting.savedfit import config_sha256
+from scaling_forecast.fitting.settings import RunSelection, SamplerSettings
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs.runs import load
 from scaling_forecast.reporting.pages import page
-from scaling_forecast.runs import load
-from scaling_forecast.savedfit import config_sha256
 
 pytestmark = pytest.mark.needs_data
 SAMPLER = SamplerSettings(seed=11)  # the default draws: the cases that answer need a converged fit

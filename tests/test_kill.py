@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.fitting.single import ScalingLawFit
 
 
 @pytest.mark.needs_data

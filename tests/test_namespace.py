@@ -32,7 +32,7 @@ def test_the_cli_runs_beside_a_users_models_and_data_packages(users_project):
 def test_the_python_api_runs_beside_a_users_models_and_data_packages(users_project):
     code = ("import numpy as np\n"
             "from scaling_forecast.models.laws import chinchilla_loss\n"
-            "from scaling_forecast.published import constants\n"
+            "from scaling_forecast.inputs.published import constants\n"
             "c = constants('chinchilla', 'hoffmann2022_approach3')['value']\n"
             "print(float(chinchilla_loss(np.log(70e9), np.log(1.4e12), np.log(c['E']), np.log(c['A']), np.log(c['B']), "
             "c['alpha'], c['beta'])))\n")

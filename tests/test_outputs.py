@@ -45,7 +45,7 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     import os
     import stat
 
-    from scaling_forecast.files import write_atomically
+    from scaling_forecast.core.files import write_atomically
 
     mask = os.umask(0o022)
     try:

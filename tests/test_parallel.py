@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from scaling_forecast.parallel import run_jobs
+from scaling_forecast.fitting.parallel import run_jobs
 
 JOB_SECONDS = 0.3  # long enough that a second pool worker starts before the first runs out of jobs
 

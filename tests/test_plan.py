@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq, minimize_scalar
 
-from scaling_forecast import data_constrained, hardware, plan, published
-from scaling_forecast.intervals import Interval, band, quantiles
+from scaling_forecast.answers import data_constrained, hardware, plan
+from scaling_forecast.core.intervals import Interval, band, quantiles
+from scaling_forecast.inputs import published
 
 DRAWS = 200  # per-draw numerical solutions are scalar loops; 200 draws keep this test to seconds
 RTOL = 1e-4  # the issue's bar; the optimiser below is run to 1e-12 in log N, far inside it
@@ -150,8 +151,8 @@ R_STAR_D, R_STAR_N = 15.387756, 5.309743  # the authors' README 'Parametric Fit'
 
 def _muennighoff_draws():
     """The authors' own fitted constants as a one-draw posterior."""
-    from scaling_forecast import laws
-    from scaling_forecast.predict import LawDraws
+    from scaling_forecast.fitting.draws import LawDraws
+    from scaling_forecast.models import law_registry as laws
 
     return LawDraws(laws.get("chinchilla"), {k: np.array([v]) for k, v in MUENNIGHOFF.items()}, np.ones(1), np.ones(1))
 
@@ -285,7 +286,8 @@ def test_the_page_holds_every_answer_and_its_figure(chinchilla_epoch_fit, tmp_pa
 
     from matplotlib.image import imread
 
-    from scaling_forecast import commands, render
+    from scaling_forecast.cli import commands
+    from scaling_forecast.reporting import text as render
 
     answer = commands.plan(chinchilla_epoch_fit, (7e10,), (), {"gpus": 1024, "gpu": "H100", "days": 30, "mfu": None},
                            {"losses": (1.9,), "probabilities": (), "inference_tokens": 2e13},

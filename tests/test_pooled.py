@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_forecast.families import load_families
-from scaling_forecast.law_fit import ScalingLawFit
-from scaling_forecast.pooled import POOLED_FORMAT, PooledFit, load_population
-from scaling_forecast.population import slope_posterior
+from scaling_forecast.fitting.pooled import POOLED_FORMAT, PooledFit, load_population
+from scaling_forecast.fitting.population import slope_posterior
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs.families import load_families
 
 
 def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
@@ -124,7 +124,7 @@ def test_plan_from_a_pooled_fit_carries_its_departure(gemstones_fit, population_
     and where they cannot (the compute to a target loss) it says so."""
     from dataclasses import replace
 
-    from scaling_forecast import data_constrained, plan
+    from scaling_forecast.answers import data_constrained, plan
 
     folder, runs, _ = gemstones_fit
     fitted = ScalingLawFit.load(folder / "fit.nc")
@@ -231,8 +231,8 @@ def test_population_is_read_from_the_cache(population_cache, monkeypatch):
 def test_leave_one_family_out_follows_the_users_path(mirror, tmp_path, monkeypatch):
     """Reduced to the three gadre families with gadre-rpj left out: its population is built from the other
     two only, its runs below the top third are the CSV, and every method forecasts the same top third."""
-    from scaling_forecast.backtest import leave_one_family_out, split, user_path_methods
-    from scaling_forecast.fit_settings import SamplerSettings
+    from scaling_forecast.answers.backtest import leave_one_family_out, split, user_path_methods
+    from scaling_forecast.fitting.settings import SamplerSettings
 
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(tmp_path))
     runs = load_families(("gadre-c4_original", "gadre-rpj", "gadre-rw_original"))

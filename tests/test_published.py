@@ -2,7 +2,7 @@
 
 import pytest
 
-from scaling_forecast import published
+from scaling_forecast.inputs import published
 
 
 def test_every_row_is_cited():

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from scaling_forecast import query_points
-from scaling_forecast.errors import InputError
+from scaling_forecast.cli.console import flag
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.inputs import query_points
 
 
 def test_named_models_pairs_and_grid_in_order(tmp_path):
@@ -32,8 +33,13 @@ def test_compute_gives_tokens_as_c_over_6n():
     ],
 )
 def test_bad_queries_say_why(kwargs, message):
-    with pytest.raises(InputError, match=message.replace("?", r"\?")):
+    """The command line words the engine's parameters as its flags; from Python the same error names the
+    parameters (params, tokens, compute), never a flag."""
+    with pytest.raises(InputError) as raised:
         query_points.points(**kwargs)
+    assert raised.value.worded(flag).startswith(message)
+    assert str(raised.value) == raised.value.worded(str)
+    assert "--" not in str(raised.value) and str(raised.value).startswith(message.replace("--", ""))
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from scaling_forecast import registry, runs
-from scaling_forecast.errors import DataUnavailableError, InputError
+from scaling_forecast.core.errors import DataUnavailableError, InputError
+from scaling_forecast.inputs import registry, runs
 
 CHINCHILLA = "chinchilla_epoch_svg_extracted.csv"
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_forecast.hierarchy import HierarchicalFit
+from scaling_forecast.fitting.hierarchical import HierarchicalFit
+from scaling_forecast.fitting.pooled import PooledFit
+from scaling_forecast.fitting.population import Population
 from scaling_forecast.models.hierarchical import drift_correlation
 from scaling_forecast.models.laws import chinchilla_loss
-from scaling_forecast.pooled import PooledFit
-from scaling_forecast.population import Population
 
 CONSTANTS = ("log_E", "log_A", "log_B", "alpha", "beta")
 
@@ -112,7 +112,7 @@ def test_pooled_forecasts_of_smoothly_departing_families_are_calibrated(populati
     8 families x 10 runs = 80 held-out runs, correlated within a family (they share the family's
     departure), so the effective count is nearer 20-30: 0.6-0.95 is about two standard errors either side.
     """
-    from scaling_forecast.pooled import load_population
+    from scaling_forecast.fitting.pooled import load_population
 
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
     population: Population = load_population()

@@ -38,7 +38,7 @@ def test_optional_columns_may_be_empty_and_defaults_are_stated(tmp_path):
 def test_an_exported_table_is_read_with_its_own_headers_and_extra_columns_kept(tmp_path):
     """A W&B or MLflow export: headers of its own (mapped with --columns) and columns we do not use, which are
     kept as metadata (numbers where every cell is one) and named, never refused or dropped."""
-    from scaling_forecast import runs
+    from scaling_forecast.inputs import runs
 
     path = tmp_path / "export.csv"
     path.write_text("Name,N,D,L,lr,url\nr1,1e8,2e9,3.1,0.001,https://wandb.ai/x/r1\nr2,4e8,8e9,2.8,0.0005,https://wandb.ai/x/r2\n")
@@ -117,8 +117,8 @@ def test_a_dataframe_is_checked_by_the_same_rules_naming_its_rows():
     row named by its index in one InputError."""
     import pandas as pd
 
-    from scaling_forecast import runs
-    from scaling_forecast.errors import InputError
+    from scaling_forecast.core.errors import InputError
+    from scaling_forecast.inputs import runs
 
     frame = pd.DataFrame({"N": [1e8, 4e8, 7e9], "D": [2e9, 8e9, 1.4e11], "L": [3.1, 2.8, 2.5], "lr": [1e-3, 5e-4, 3e-4]},
                          index=[10, 11, 12])
@@ -137,8 +137,8 @@ def test_a_dataframe_is_checked_by_the_same_rules_naming_its_rows():
 def test_the_fit_class_points_a_raw_dataframe_to_the_api():
     import pandas as pd
 
-    from scaling_forecast.errors import InputError
-    from scaling_forecast.law_fit import ScalingLawFit
+    from scaling_forecast.core.errors import InputError
+    from scaling_forecast.fitting.single import ScalingLawFit
 
     raw = pd.DataFrame({"params": [1e8, 4e8], "tokens": [2e9, 8e9], "loss": [3.1, 2.8]})
     with pytest.raises(InputError, match="give a DataFrame of your runs to scaling_forecast.fit"):

@@ -25,7 +25,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_code_and_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"scaling_forecast/cli.py", "scaling_forecast/models/__init__.py", "scaling_forecast/data/registry.toml"} <= names
+    assert {"scaling_forecast/cli/main.py", "scaling_forecast/models/__init__.py", "scaling_forecast/data/registry.toml"} <= names
     assert any(n.startswith("scaling_forecast/data/published/") and n.endswith(".csv") for n in names)
     # One import package: nothing generic (forecast, models, data, tests) at the wheel's top level.
     assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"scaling_forecast"}

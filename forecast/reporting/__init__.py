@@ -1,3 +1,4 @@
-"""The HTML pages: what every page shares (``pages``), figures that draw computed results (``figures``,
-``fit_figures``, ``compare_figures``), and one module per page (``fit_page`` for ``report``, ``compare_page``,
-``backtest_page``, ``datawall_page``)."""
+"""Presenting answers: text and JSON for the terminal (``text``), exports to CSV/Parquet (``exports``), what the
+figures draw, computed (``curves``), figures that only draw (``figures``, ``fit_figures``, ``compare_figures``),
+what every page shares (``pages``) and one module per HTML page (``fit_page`` for ``report``, ``compare_page``,
+``backtest_page``, ``datawall_page``, ``plan_page``)."""

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scaling_forecast.backtest import LEVELS
+from scaling_forecast.answers.backtest import LEVELS
 
 from .figures import figure
 from .pages import banner, escape, html_table, page, section, write_page

@@ -1,13 +1,13 @@
 """Figures of the law comparison: IsoFLOP profiles with optima, N_opt(C) and D_opt(C), posteriors of a,
-reconciliation; drawn from what ``scaling_forecast.curves`` and ``scaling_forecast.compare`` computed."""
+reconciliation; drawn from what ``scaling_forecast.reporting.curves`` and ``scaling_forecast.answers.compare`` computed."""
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from scaling_forecast import published
-from scaling_forecast.curves import Band, IsoFlop
-from scaling_forecast.intervals import Interval
-from scaling_forecast.reconcile import Reconciliation
+from scaling_forecast.answers.reconcile import Reconciliation
+from scaling_forecast.core.intervals import Interval
+from scaling_forecast.inputs import published
+from scaling_forecast.reporting.curves import Band, IsoFlop
 
 from .figures import C_LABEL, draw_band, figure, outside_legend
 from .fit_figures import draw_isoflop

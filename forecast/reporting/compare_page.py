@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from scaling_forecast import curves, published
-from scaling_forecast.compare import CHINCHILLA_BUDGET, PARETO_K_MAX, Comparison
-from scaling_forecast.isoflop import isoflop_budgets
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.answers.compare import PARETO_K_MAX, Comparison
+from scaling_forecast.answers.isoflop import isoflop_budgets
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import published
+from scaling_forecast.reporting import curves
 
 from .compare_figures import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve
 from .fit_page import allocation_html, describe_selection, overhead_html
@@ -14,7 +15,7 @@ from .pages import banner, escape, html_table, number, page, section, write_page
 
 def write_compare_report(result: Comparison, fits: dict[str, ScalingLawFit], path: str | Path,
                          nonembedding: ScalingLawFit | None = None) -> Path:
-    """Write the comparison (:func:`scaling_forecast.compare.comparison`) as one self-contained HTML file."""
+    """Write the comparison (:func:`scaling_forecast.answers.compare.comparison`) as one self-contained HTML file."""
     text = render_compare_report(result, fits, nonembedding)
     return write_page(path, text)
 
@@ -26,13 +27,12 @@ def render_compare_report(result: Comparison, fits: dict[str, ScalingLawFit], no
     compute_range = (float(runs["compute"].min()), float(runs["compute"].max()))
     allocating = {name: f for name, f in fits.items() if f.law.frontier_of is not None}
     compute = curves.FRONTIER_COMPUTE
-    chinchilla = published.model_configs().set_index("model").loc["Chinchilla"]
     exponents = exponent_posteriors({n: f.draws.frontier().a for n, f in allocating.items()}, result.exponent_a,
                                     result.published_a)
     panels = isoflop_panels([curves.isoflop(f, budgets, level=level) for f in allocating.values()])
     frontiers = allocation_curves({n: curves.frontier(f, compute, level=level) for n, f in allocating.items()},
                                   curves.published_frontiers(compute),
-                                  (CHINCHILLA_BUDGET, chinchilla["params"], chinchilla["tokens"]), compute_range)
+                                  published.chinchilla_run(), compute_range)
     sections = [
         _banner(fits, nonembedding),
         _header(result),
@@ -121,7 +121,7 @@ def _exponent_section(result: Comparison) -> str:
 
 def _budget_section(result: Comparison) -> str:
     return (
-        f"<h2>At Chinchilla's budget, C = {CHINCHILLA_BUDGET:.3g} FLOP</h2>\n"
+        f"<h2>At Chinchilla's budget, C = {published.CHINCHILLA_BUDGET:.3g} FLOP</h2>\n"
         + allocation_html(result.chinchilla_budget, first_column="law")
         + '<p class="caption">Hoffmann et al. trained Chinchilla with N = 70B parameters on D = 1.4T tokens, '
         "20 tokens per parameter, at this budget.</p>"

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scaling_forecast.curves import WALL_YEARS, WallCurves, wall_curves
-from scaling_forecast.datawall import WallDraws
-from scaling_forecast.datawall_answer import WallAnswer
+from scaling_forecast.answers.datawall import WallDraws
+from scaling_forecast.answers.datawall_answer import WallAnswer
+from scaling_forecast.reporting.curves import WALL_YEARS, WallCurves, wall_curves
 
 from .figures import draw_band, figure
 from .pages import banner, escape, html_table, page, section, write_page

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from scaling_forecast.curves import Band
+from scaling_forecast.reporting.curves import Band
 
 LOSS_LABEL = "loss (nats/token)"
 N_LABEL = "N, model size (parameters)"

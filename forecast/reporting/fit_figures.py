@@ -1,11 +1,11 @@
-"""Figures of a fitted scaling law, drawn from what ``scaling_forecast.curves`` computed."""
+"""Figures of a fitted scaling law, drawn from what ``scaling_forecast.reporting.curves`` computed."""
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from scaling_forecast.curves import Band, IsoFlop, Residuals, RunCurve
+from scaling_forecast.reporting.curves import Band, IsoFlop, Residuals, RunCurve
 
 from .figures import C_LABEL, D_LABEL, LOSS_LABEL, N_LABEL, colours, draw_band, figure, outside_legend
 

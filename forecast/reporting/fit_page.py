@@ -9,15 +9,22 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from scaling_forecast import published
-from scaling_forecast.allocation import allocation_table
-from scaling_forecast.compare import CHINCHILLA_BUDGET, overheads, summarise
-from scaling_forecast.curves import Residuals, by_size, extrapolation_table, isoflop, parameter_draws, residuals_of
-from scaling_forecast.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
-from scaling_forecast.files import write_atomically
-from scaling_forecast.intervals import LEVEL, Interval
-from scaling_forecast.isoflop import Budgets, isoflop_budgets
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.answers.allocation import allocation_table
+from scaling_forecast.answers.compare import overheads
+from scaling_forecast.answers.isoflop import Budgets, isoflop_budgets
+from scaling_forecast.core.files import write_atomically
+from scaling_forecast.core.intervals import LEVEL, Interval, summarise
+from scaling_forecast.fitting.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import published
+from scaling_forecast.reporting.curves import (
+    Residuals,
+    by_size,
+    extrapolation_table,
+    isoflop,
+    parameter_draws,
+    residuals_of,
+)
 
 from .fit_figures import data_scatter, extrapolation_plot, isoflop_curves, posterior_plots, residual_plots, size_curves
 from .fit_summary import headline, priors_table, same_data_references, top_runs_verdict
@@ -248,11 +255,11 @@ def _published_cell(name: str, table: pd.DataFrame) -> str:
 
 def _pooling_section(fitted: ScalingLawFit) -> str:
     """For a pooled fit: what came from the population, and what the population taught about extrapolation."""
-    if fitted.attrs.get("kind") != "pooled":
+    if fitted.pooling is None:
         return ""
-    population = fitted.population
+    population = fitted.pooling.population
     shares = "".join(f"<tr><td>{escape(name)}</td><td class=\"num\">{share:.2f}</td></tr>"
-                     for name, share in fitted.contraction().items())
+                     for name, share in fitted.pooling.from_runs_share.items())
     evidence = population["diagnostics"].get("extrapolation", {})
     slopes = "".join(
         f"<tr><td>{escape(family)}</td><td class=\"num\">{row['runs']}</td><td class=\"num\">{row['max_decades']:.2f}</td>"
@@ -275,7 +282,7 @@ def _pooling_section(fitted: ScalingLawFit) -> str:
         "of these slopes is the extrapolation error every forecast beyond your largest run carries.</p>"
         "<table><tr><th>family</th><th>held-out runs</th><th>decades beyond, at most</th>"
         f"<th>median signed error (%)</th><th>slope (% per decade)</th></tr>{slopes}</table>"
-        f"<p>{escape(_own_slope_text(fitted.own_slope))}</p>"
+        f"<p>{escape(_own_slope_text(fitted.pooling.own_slope))}</p>"
     )
 
 
@@ -294,7 +301,7 @@ def _own_slope_text(own: dict) -> str:
 def _extrapolation_caption(fitted: ScalingLawFit, table: pd.DataFrame, level: float) -> str:
     width = 100 * np.log(table["observed_hi"] / table["observed_lo"]).to_numpy()
     at = {d: width[np.argmin(np.abs(table["decades"].to_numpy() - d))] for d in (0.0, 1.0, 3.0)}
-    if fitted.attrs.get("kind") == "pooled":
+    if fitted.pooling is not None:
         why = ("Beyond the data the expected loss also carries the law's departure along compute, whose size the "
                "registered families taught (it is known where this family has runs and fades towards that size "
                "beyond them), and the law's extrapolation error learned from them (a slope per decade beyond the "
@@ -351,7 +358,7 @@ def _allocation_section(fitted: ScalingLawFit, level: float, warning: str) -> st
     if fitted.law.frontier_of is None:
         return (f"<h2>Compute-optimal allocation</h2>\n<p>The {escape(fitted.law.name)} law depends on compute only, "
                 "so it cannot say how to split a budget between N and D.</p>")
-    budgets = (1e21, CHINCHILLA_BUDGET, 1e25)
+    budgets = (1e21, published.CHINCHILLA_BUDGET, 1e25)
     table = allocation_table(fitted.draws, budgets, level=level)
     a = summarise(fitted.draws.frontier().a, level)
     return (
@@ -368,7 +375,7 @@ def _columns(row: dict, name: str, fmt: str) -> str:
 
 
 def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:
-    """Rows of :func:`scaling_forecast.allocation.allocation_table` (as dicts), labelled by their keys."""
+    """Rows of :func:`scaling_forecast.answers.allocation.allocation_table` (as dicts), labelled by their keys."""
     return html_table(
         [first_column, "C (FLOP)", "N_opt (parameters)", "D_opt (tokens)", "tokens per parameter",
          "expected loss at the optimum (nats/token)"],
@@ -378,7 +385,7 @@ def allocation_html(rows: dict[str, dict], *, first_column: str) -> str:
 
 
 def overhead_html(rows: list[dict]) -> str:
-    """Rows of :func:`scaling_forecast.compare.overheads`: how far each configuration is from compute-optimal."""
+    """Rows of :func:`scaling_forecast.answers.compare.overheads`: how far each configuration is from compute-optimal."""
     table = html_table(
         ["model", "N", "D", "C (FLOP)", "FLOP the optimum needs for the same loss", "compute overhead (x)",
          "N_opt at the same C", "loss above the optimum at the same C (nats/token)"],

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from scaling_forecast import published
-from scaling_forecast.curves import Residuals
-from scaling_forecast.intervals import Interval
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.core.intervals import Interval
+from scaling_forecast.fitting.single import ScalingLawFit
+from scaling_forecast.inputs import published
+from scaling_forecast.reporting.curves import Residuals
 
 from .pages import escape, html_table, number
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scaling_forecast.files import GENERATOR_META, write_atomically
+from scaling_forecast.core.files import GENERATOR_META, write_atomically
 
 from .figures import png_base64
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from scaling_forecast import curves
-from scaling_forecast.intervals import Interval
-from scaling_forecast.law_fit import ScalingLawFit
+from scaling_forecast.core.intervals import Interval
+from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
-from scaling_forecast.render import plan_lines
+from scaling_forecast.reporting import curves
+from scaling_forecast.reporting.text import plan_lines
 
 from .figures import C_LABEL, LOSS_LABEL, draw_band, figure
 from .pages import banner, escape, page, section, write_page
@@ -94,7 +94,7 @@ def plan_figure(answer, bands: dict[str, curves.Band], fitted_range: tuple[float
 
 
 def write_plan_report(fitted: ScalingLawFit, answer, path: str | Path) -> Path:
-    """Write ``plan``'s answers (a :class:`scaling_forecast.commands.Plan`) and the frontier figure as one page."""
+    """Write ``plan``'s answers (a :class:`scaling_forecast.cli.commands.Plan`) and the frontier figure as one page."""
     runs = fitted.runs["compute"].to_numpy()
     compute = curves.plan_compute(_asked(answer), runs)
     bands = curves.frontier(fitted, compute, level=answer.level)

@@ -1,0 +1,159 @@
+"""How every kind of fit is written and read back, and what a saved law fit must hold.
+
+A file can be truncated, edited, written by another version or by another
+program. Every fit carries its kind, format, package version and a hash of
+its attributes (``config_sha256``: law, priors, sampler, selection, data
+hash, ...), written by :func:`write` and checked by :func:`read`, so a file
+whose settings were edited after fitting is refused. A law fit is then
+checked in full (law, variables, shapes, finite values in their support,
+runs), and a bad file is refused with one line naming the file and the first
+problem, so no command prints numbers computed from a broken posterior.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from scaling_forecast.core.errors import InputError
+from scaling_forecast.core.files import write_atomically
+from scaling_forecast.core.version import __version__
+from scaling_forecast.inputs import runs
+from scaling_forecast.models import law_registry as laws
+
+# Written into every fit; raised when the layout of a saved fit changes (2: config_sha256; 3: the runs as
+# ArviZ's constant_data and observed_data groups, and a law fit's log_likelihood and posterior_predictive).
+# Files without it were written before it existed, with the same layout as format 1; format-1 files have no
+# hash to check. Older files load: their runs group is read as the two groups format 3 holds.
+FIT_FORMAT = 3
+KINDS = ("single", "pooled", "hierarchical", "baseline")
+HASHED_FROM = 2  # the first format that carries config_sha256
+RUN_GROUPS_FROM = 3  # the first format with constant_data and observed_data instead of a runs group
+JSON_ATTRS = ("selection", "priors", "sampler", "diagnostics")
+TEXT_ATTRS = ("law_formula", "dataset", "dataset_sha256", "package_version")
+RUN_NUMBERS = ("params", "tokens", "loss")
+
+
+def stamp(idata: xr.DataTree, kind: str) -> None:
+    """Mark a fresh fit with its kind, this format and this package's version."""
+    idata.attrs.update(kind=kind, fit_format=FIT_FORMAT, package_version=__version__)
+
+
+def config_sha256(attrs: dict) -> str:
+    """SHA-256 of every attribute but the hash itself, as canonical JSON (NetCDF returns numbers as numpy
+    scalars and lists as arrays; both hash as the plain values they were written as)."""
+    def plain(value):
+        return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
+
+    text = json.dumps({k: plain(v) for k, v in attrs.items() if k != "config_sha256"}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write(idata: xr.DataTree, path: str | Path) -> Path:
+    """Write a fit to NetCDF atomically, with the hash of its attributes as they are now."""
+    idata.attrs["config_sha256"] = config_sha256(idata.attrs)
+    return write_atomically(path, idata.to_netcdf)
+
+
+def read(path: str | Path) -> xr.DataTree:
+    """Open a fit written by :func:`write`, refused with one line unless it is of a kind and format this
+    version reads and its attributes match their hash (the kind's own checks: ``Fitted.from_tree``)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a saved fit")
+    try:
+        idata = xr.open_datatree(path).load()  # what ArviZ's from_netcdf calls, without importing ArviZ
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({type(err).__name__})") from None
+    problem = _header_problem(idata.attrs)
+    if problem:
+        raise InputError(f"{path}: {problem}")
+    if "runs" in idata.children and idata.attrs.get("fit_format", 1) < RUN_GROUPS_FROM:
+        runs = idata["runs"].to_dataset()
+        idata = idata.copy()
+        del idata["runs"]
+        idata["constant_data"] = xr.DataTree(runs.drop_vars("loss"))
+        idata["observed_data"] = xr.DataTree(xr.Dataset({"log_loss": np.log(runs["loss"])}))
+    return idata
+
+
+def _header_problem(attrs: dict) -> str | None:
+    if "kind" not in attrs and "law" not in attrs:
+        return "not a fit written by scaling-forecast (no kind or law attribute)"
+    kind = attrs.get("kind", "single")
+    if kind not in KINDS:
+        return f"a fit of unknown kind {kind!r} (this version reads {', '.join(map(repr, KINDS))})"
+    written = attrs.get("fit_format", 1)
+    if not isinstance(written, (int, np.integer)) or written > FIT_FORMAT:
+        return (f"fit format {written} (scaling-forecast {attrs.get('package_version', '?')}); this version reads "
+                f"format {FIT_FORMAT} and older: upgrade scaling-forecast or fit again")
+    if written >= HASHED_FROM and attrs.get("config_sha256") != config_sha256(attrs):
+        return "its attributes do not match their hash (config_sha256): the file was edited after fitting; fit again"
+    return None
+
+
+def law_fit_problem(idata: xr.DataTree, sampled: bool) -> str | None:
+    """Why a DataTree is not a complete, sane law fit, in one sentence, or None; ``sampled``: the law's own
+    sampled variables must be in the posterior too (a law fitted alone; a pooled fit samples others)."""
+    attrs = idata.attrs
+    if "law" not in attrs or not {"constant_data", "observed_data"} <= set(idata.children):
+        return "not a law fit written by scaling-forecast (no law attribute, or no constant_data and observed_data)"
+    if attrs["law"] not in laws.LAWS:
+        return f"unknown law {attrs['law']!r} (known: {', '.join(laws.LAWS)})"
+    missing = [name for name in TEXT_ATTRS + JSON_ATTRS if name not in attrs]
+    if missing:
+        return f"incomplete fit: attribute {missing[0]!r} missing"
+    for name in JSON_ATTRS:
+        try:
+            if not isinstance(json.loads(attrs[name]), dict):
+                raise ValueError
+        except (TypeError, ValueError):
+            return f"attribute {name!r} is not a JSON object; the file was edited or damaged: fit again"
+    observed = idata["observed_data"].to_dataset()
+    if "log_loss" not in observed.data_vars:
+        return "observed_data lacks log_loss: not a complete fit"
+    log_loss = observed["log_loss"]  # exp of the numbers: a ufunc on a DataArray imports dask
+    table = idata["constant_data"].to_dataset().assign(loss=(log_loss.dims, np.exp(log_loss.to_numpy())))
+    return _posterior_problem(idata, laws.get(attrs["law"]), sampled) or _runs_problem(table)
+
+
+def _posterior_problem(idata: xr.DataTree, law: laws.Law, sampled: bool) -> str | None:
+    for group in ("posterior", "sample_stats"):
+        if group not in idata.children:
+            return f"no {group} group: not a complete fit"
+    posterior = idata["posterior"].to_dataset()
+    needed = tuple(dict.fromkeys(law.curve_vars + ("sigma", "nu") + (law.free_vars if sampled else ())))
+    missing = [name for name in needed if name not in posterior.data_vars]
+    if missing:
+        return (f"the posterior lacks {', '.join(missing)}, which the {law.name} law needs "
+                "(is the law attribute right?)")
+    if "diverging" not in idata["sample_stats"].data_vars:
+        return "sample_stats lacks 'diverging': not a complete fit"
+    for name in needed:
+        values = posterior[name]
+        if values.dims != ("chain", "draw") or values.size == 0:
+            return f"posterior variable {name!r} has dimensions {values.dims} of sizes {values.shape}, not (chain, draw)"
+        array = values.to_numpy()
+        if not np.isfinite(array).all():
+            return f"posterior variable {name!r} holds {int((~np.isfinite(array)).sum())} non-finite values"
+        # Log-scale variables are any real number; every other one (exponents, floors, scales, nu) is positive.
+        if not name.startswith("log_") and not (array > 0).all():
+            return f"posterior variable {name!r} holds {int((array <= 0).sum())} values <= 0, outside its support"
+    return None
+
+
+def _runs_problem(table: xr.Dataset) -> str | None:
+    if table.sizes.get("run", 0) == 0:
+        return "no runs in constant_data and observed_data: a fit needs the runs it was fitted to"
+    missing = [c for c in ("family", "params", "tokens", "compute", "loss", "loss_kind") if c not in table.data_vars]
+    if missing:
+        return f"the fitted runs lack {', '.join(missing)} (constant_data and observed_data's log_loss)"
+    for column in RUN_NUMBERS:
+        for i, value in enumerate(table[column].to_numpy()):
+            if problem := runs.value_problem(column, float(value)):
+                return f"run {i} of the fitted runs: {problem}"
+    return None
