@@ -324,7 +324,7 @@ def _expand_entry(dim, n_expanded, x_, out_, data_):
 def compiled(law: str, params: np.ndarray, tokens: np.ndarray, loss: np.ndarray, priors: LevelPriors):
     """The law's model on these runs, ready for ``nutpie.sample``: nutpie's own compiled-model class, given
     the cached functions instead of ones compiled from PyMC (its PyTensor fields are unused by sampling)."""
-    from nutpie.compile_pymc import CompiledPyMCModel
+    from nutpie.compile_pymc import CompiledPyMCModel  # nutpie: only when fitting
 
     layout, data = LAYOUTS[law], user_data(law, params, tokens, loss, priors)
     return CompiledPyMCModel(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from scaling_forecast.cli.main import main as cli
+from scaling_forecast.cli import main as cli
 from scaling_forecast.core.files import written_by_product
 from scaling_forecast.fitting.savedfit import config_sha256
 from scaling_forecast.fitting.settings import RunSelection, SamplerSettings

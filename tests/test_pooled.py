@@ -125,10 +125,11 @@ def test_plan_from_a_pooled_fit_carries_its_departure(gemstones_fit, population_
     from dataclasses import replace
 
     from scaling_forecast.answers import data_constrained, plan
+    from scaling_forecast.fitting.draws import no_departure
 
     folder, runs, _ = gemstones_fit
     fitted = ScalingLawFit.load(folder / "fit.nc")
-    law_only = replace(fitted.draws, departure=None)
+    law_only = replace(fitted.draws, departure=no_departure)
     n = float(runs["params"].max() * 30)  # a compute-optimal run well beyond the fitted runs
     (pooled,), (law,) = (plan.for_params(d, [n], level=0.8, seed=3) for d in (fitted.draws, law_only))
     assert pooled.tokens == law.tokens and pooled.compute == law.compute

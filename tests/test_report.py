@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from scaling_forecast.answers.isoflop import isoflop_budgets
 from scaling_forecast.fitting.settings import RunSelection, SamplerSettings
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import runs
+from scaling_forecast.inputs.isoflop import isoflop_budgets
 from scaling_forecast.reporting.fit_page import FORECAST_MODELS, describe_selection, write_report
 from scaling_forecast.reporting.pages import BANNER_ID
 

@@ -80,7 +80,7 @@ class Loo:
 
 def loo_table(fits: dict[str, ScalingLawFit]) -> list[Loo]:
     """PSIS-LOO per law, ranked, with elpd difference to the best and its standard error (ArviZ ``compare``)."""
-    import arviz as az
+    import arviz as az  # on use: only the comparison computes LOO
 
     with warnings.catch_warnings():
         # ArviZ warns once per law about Pareto k > 0.7; the table reports the count per law instead.

@@ -176,7 +176,7 @@ def fit_wall(components: dict[str, Component], models: pd.DataFrame, sampler: Sa
     """As many component draws as the regressions have: robust regressions of log10 tokens (every model)
     and log10 compute (models that report it) on year."""
     import nutpie  # here: the data wall's curves and a saved fit's forecasts need no PyMC
-    import pymc as pm
+    import pymc as pm  # PyMC: only when the growth regressions are fitted
 
     from scaling_forecast.models.datawall import (  # PyMC: only when the growth regressions are fitted
         components_model,

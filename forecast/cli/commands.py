@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from scaling_forecast.answers import backtest as bt
-from scaling_forecast.answers import data_constrained, planning
+from scaling_forecast.answers import data_constrained, ladders, planning
 from scaling_forecast.answers import datawall as dw
 from scaling_forecast.answers.allocation import allocation_table, allocation_warnings, overhead_table
 from scaling_forecast.answers.compare import Comparison, comparison
@@ -24,6 +24,7 @@ from scaling_forecast.fitting.settings import RunSelection, SamplerSettings
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import runs
 from scaling_forecast.inputs.families import load_families
+from scaling_forecast.inputs.splits import LADDER_SIZES
 
 DEFAULT_DATASET = "chinchilla-epoch"  # what fit-free commands (report, compare, datawall) fit when told nothing
 
@@ -194,6 +195,15 @@ def backtest(families: tuple[str, ...], gadre_eval: str, holdout: float | None, 
     table = load_families(families, gadre_eval=gadre_eval)
     methods = bt.in_family_methods(() if no_few_shot else tuple(few_shot or bt.FEW_SHOT))
     return bt.backtest(table, methods, holdout=holdout, sampler=sampler, workers=workers, scheduler=scheduler), holdout
+
+
+def ladder_backtest(families: tuple[str, ...], gadre_eval: str, sizes: tuple[int, ...], sampler: SamplerSettings,
+                    workers: int | None, scheduler: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ladder backtest's forecasts (one row per ladder, method and forecast run) and their summary by k and
+    distance; every registered family forms the populations, ``families`` chooses which are cut into ladders."""
+    rows = ladders.ladder_backtest(load_families(gadre_eval=gadre_eval), families, sizes or LADDER_SIZES,
+                                   sampler=sampler, workers=workers, scheduler=scheduler, gadre_eval=gadre_eval)
+    return rows, ladders.by_distance(rows)
 
 
 @dataclass(frozen=True)

@@ -248,13 +248,32 @@ def compare_command(force, law_names, reconcile, out, level, seed, allow_unconve
 @json_flag
 @force_option
 @export_option
-def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, workers, scheduler, draws,
-                     seed, out, allow_unconverged, as_json, export) -> None:
+def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, ladders, ladder_sizes, workers,
+                     scheduler, draws, seed, out, allow_unconverged, as_json, export) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
     _checked_export(export, [out])
-    from scaling_forecast.reporting.backtest_page import write_backtest_report  # matplotlib: on use
+    from scaling_forecast.reporting.backtest_page import write_backtest_report, write_ladder_report  # matplotlib
 
     check_outputs([out], [], force)
+    if ladders:
+        if lofo or few_shot or no_few_shot or holdout is not None:
+            raise InputError("--ladders cuts its own training runs: drop --leave-one-family-out, --few-shot, "
+                             "--no-few-shot and --holdout")
+        rows, summary = commands.ladder_backtest(tuple(families), gadre_eval, tuple(ladder_sizes),
+                                                 SamplerSettings(draws=draws, seed=seed), workers, scheduler)
+        report = write_ladder_report(rows, summary, out)
+        if as_json:
+            render.print_json({"ladders": True, "report": str(report), "by_distance": summary.to_dict("records")})
+        else:
+            render.ladder_backtest(rows, summary)
+            print(f"report written to {report}")
+        _export(export, rows, "ladder backtest: each forecast of a family's larger runs from its ladder", None)
+        flagged = rows.drop_duplicates(["family", "design", "k", "method"])
+        if bad := int((~flagged["converged"].astype(bool)).sum()):
+            print(f"WARNING: {bad} fits did not converge; their forecasts are left out of the summary and are not "
+                  "results.", file=sys.stderr)
+            sys.exit(0 if allow_unconverged else 3)
+        return
     result, holdout = commands.backtest(tuple(families), gadre_eval, holdout, few_shot, no_few_shot, lofo,
                                         SamplerSettings(draws=draws, seed=seed), workers, scheduler)
     summary_rows = pooled(result)

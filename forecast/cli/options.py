@@ -122,6 +122,13 @@ def backtest_options(command):
                           "runs below the top third by compute (and, with --few-shot K, its K smallest) forecast the "
                           "rest with the pooled fit, the law fitted alone and the baseline. --holdout defaults to 1/3 "
                           "here."),
+        click.option("--ladders", is_flag=True,
+                     help="Ladder backtest instead: from each family the ladders users have (k sizes at one tokens-per-"
+                          "parameter ratio; the k smallest compute-optimal runs of an IsoFLOP sweep) forecast its larger "
+                          "runs, with the population built without the family; reported by k and by decades of compute "
+                          "beyond the ladder's largest run."),
+        click.option("--ladder-size", "ladder_sizes", type=click.IntRange(3, 20), multiple=True,
+                     help="Ladder sizes k (repeatable; default 3, 4, 5, 6 and 8)."),
     ])
 
 

@@ -353,7 +353,7 @@ def _configuration_predictive(idata: xr.DataTree, model: Any, seed: int, observe
     """PyMC's pointwise log likelihood and posterior predictive (float32) of what the pooled model observes,
     each configuration's seed-averaged log loss (``mean_log_loss``), also added to ``observed_data``. The
     sampler's starting points go first: PyMC's conversions refuse a model that keeps them."""
-    import pymc as pm
+    import pymc as pm  # PyMC: only when fitting
 
     for rv in model.free_RVs:
         model.set_initval(rv, None)

@@ -9,7 +9,7 @@ DataTree, saved as NetCDF; loading it back gives identical forecasts.
 import functools
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,7 @@ class ScalingLawFit(Fitted):
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return {str(k): v for k, v in self.idata.attrs.items()}  # NetCDF attribute names are text
+        return cast(dict[str, Any], self.idata.attrs)  # the DataTree's own: NetCDF attribute names are text
 
     @property
     def pooling(self) -> "Pooling | None":

@@ -82,3 +82,36 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
                 "70-90%). Right: median absolute percentage error of the predictive median (log axis)."),
     ]
     return write_page(path, page("Backtest: forecasting the largest runs of each family", body))
+
+
+def write_ladder_report(rows: pd.DataFrame, summary: pd.DataFrame, path: str | Path) -> Path:
+    """The ladder backtest's page: by method, k and distance, then every ladder fitted."""
+    columns = ["method", "k", "distance", "forecasts", "flagged", "median_abs_error", "median_signed_error"] + \
+              [f"coverage_{level:g}" for level in LEVELS] + ["lpd"]
+    header = ["method", "k (runs in the ladder)", "decades beyond the ladder's largest run", "forecasts",
+              "from flagged fits (left out)", "median abs. % error", "median signed % error (forecast - actual)"] + \
+             [f"{level:.0%} coverage" for level in LEVELS] + ["mean lpd (log loss)"]
+    fits = rows.drop_duplicates(["family", "design", "k", "method"])
+    unconverged = fits[~fits["converged"].astype(bool)]
+    warning = banner("Some fits failed their diagnostics", [f"{r.family} {r.design} k={r.k} {r.method}: {r.problems}"
+                                                             for r in unconverged.itertuples()],
+                     "; their forecasts are left out of the table and are not results:")
+    ladder_rows = [[escape(r.family), escape(r.design), str(r.k), escape(r.method), "yes" if r.converged else "NO"]
+                   for r in fits.itertuples()]
+    body = [
+        warning,
+        "<p>From each registered family, the ladders users have: k model sizes at one tokens-per-parameter ratio "
+        "(the family's ratio nearest 20, else its most common), smallest first, or the compute-optimal runs of the k "
+        "smallest budgets of an IsoFLOP sweep. Each ladder is fitted as a user's runs: pooled (the population built "
+        "without the family), the law alone (k of 8 or more) and the Huber point fit (5 or more); each forecasts every "
+        "run of the family with more compute than the ladder's largest. Signed error: forecast minus actual over "
+        "actual (positive = too high); coverage: share of forecast runs inside the equal-tailed predictive interval; "
+        "lpd: mean log predictive density of the log losses (higher is better).</p>",
+        "<h2>By method, ladder size and distance</h2>",
+        html_table(header, [[escape(str(v)) if isinstance(v, str) or not isinstance(v, float) else f"{v:.3g}"
+                             for v in r] for r in summary[columns].itertuples(index=False)]),
+        "<h2>Every ladder fitted</h2>",
+        html_table(["family", "design", "k", "method", "converged"], ladder_rows),
+    ]
+    return write_page(path, page("Ladder backtest: a handful of small runs forecasting a family's larger runs", body))
+

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from scaling_forecast.answers.compare import PARETO_K_MAX, Comparison
-from scaling_forecast.answers.isoflop import isoflop_budgets
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import published
+from scaling_forecast.inputs.isoflop import isoflop_budgets
 from scaling_forecast.reporting import curves
 
 from .compare_figures import allocation_curves, exponent_posteriors, isoflop_panels, local_exponent_curve

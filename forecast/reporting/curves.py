@@ -12,10 +12,10 @@ import pandas as pd
 
 from scaling_forecast.answers.allocation import allocation_table, optimum
 from scaling_forecast.answers.datawall import BASE_YEAR, WallDraws, exhaustion_year, log_demand_line
-from scaling_forecast.answers.isoflop import Budgets
 from scaling_forecast.core.intervals import band, interval, quantiles
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import published
+from scaling_forecast.inputs.isoflop import Budgets
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, chinchilla_frontier
 from scaling_forecast.models.stock import log_stock
 

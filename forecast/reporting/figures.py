@@ -5,6 +5,7 @@ import base64
 import io
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -39,8 +40,6 @@ def draw_band(ax, band: Band, colour, label: str | None = None, *, alpha: float 
 
 def colours(values: np.ndarray) -> list:
     """One colour of the plasma map per value, spread over the values' range."""
-    from matplotlib import colormaps
-
     if values.size == 0:
         return []
     norm = Normalize(values.min(), values.max() if values.max() > values.min() else values.min() + 1)

@@ -11,12 +11,12 @@ from matplotlib.figure import Figure
 
 from scaling_forecast.answers.allocation import allocation_table
 from scaling_forecast.answers.compare import overheads
-from scaling_forecast.answers.isoflop import Budgets, isoflop_budgets
 from scaling_forecast.core.files import write_atomically
 from scaling_forecast.core.intervals import LEVEL, Interval, summarise
 from scaling_forecast.fitting.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import published
+from scaling_forecast.inputs.isoflop import Budgets, isoflop_budgets
 from scaling_forecast.reporting.curves import (
     Residuals,
     by_size,

@@ -307,6 +307,22 @@ def backtest(result, summary_rows, holdout: float, lofo: bool) -> None:
               f"{r['mape_median_over_families']:.2f}; lpd {r['lpd']:.2f}")
 
 
+def ladder_backtest(rows, summary) -> None:
+    """The ladder backtest by method, k and distance (decades of compute beyond the ladder's largest run)."""
+    ladders = rows.drop_duplicates(["family", "design", "k", "method"])
+    print(f"Ladder backtest: {len(ladders)} fits of {rows['family'].nunique()} families' ladders (k sizes at one "
+          "tokens-per-parameter ratio, or the k smallest compute-optimal runs of an IsoFLOP sweep), each forecasting "
+          "the family's larger runs; the pooled fit's population excludes the family. Per method, k and decades of "
+          "compute beyond the ladder's largest run: forecasts (from flagged fits, left out), median absolute and "
+          "signed % error of the predictive median (signed: forecast - actual, > 0 = too high), coverage of the "
+          "50/80/95% predictive intervals, mean lpd of log loss.")
+    for r in summary.to_dict("records"):
+        flagged = f" ({r['flagged']} flagged)" if r["flagged"] else ""
+        print(f"  {r['method']:<11} k={r['k']:<2} {r['distance']:>7} decades: {r['forecasts']:>4} forecasts{flagged}  "
+              f"error {r['median_abs_error']:5.2f}% signed {r['median_signed_error']:+6.2f}%  coverage "
+              f"{r['coverage_0.5']:.2f}/{r['coverage_0.8']:.2f}/{r['coverage_0.95']:.2f}  lpd {r['lpd']:6.2f}")
+
+
 def datawall_json(answer) -> dict:
     return jsonable(answer.result) | {"description": answer.description, "words_per_token": answer.words_per_token,
                                       "warnings": answer.warnings,
