@@ -237,6 +237,9 @@ CASES = [
     (("compare", "--dataset", "chinchilla-epoch", "--reconcile", "--out", "c.html"), 2, "--reconcile needs"),
     (("compare", "--runs", "runs.csv", "--non-embedding", "--out", "c.html"), 2, "drop --non-embedding"),
     (("backtest", "--out", "notours.html"), 2, "not written by scaling-forecast"),
+    (("backtest", "--ladders", "--leave-one-family-out", "--out", "l.html"), 2, "--ladders cuts its own training runs"),
+    (("backtest", "--ladders", "--ladder-size", "2", "--out", "l.html"), 2, "is not in the range 3<=x<=20"),
+    (("backtest", "--ladders", "--family", "nope", "--out", "l.html"), 2, "unknown families ['nope']"),
     (("no-such-command",), 2, "No such command"),
     (("fit", "--no-such-flag"), 2, "No such option '--no-such-flag'"),
 ]

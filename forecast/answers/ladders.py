@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from scaling_forecast.answers.backtest import LEVELS, Method, Setting, fit_alone, fit_baseline, fit_pooled
+from scaling_forecast.core.errors import InputError
 from scaling_forecast.fitting.parallel import run_jobs
 from scaling_forecast.fitting.pooled import load_population
 from scaling_forecast.fitting.predictive import Predictive
@@ -76,6 +77,8 @@ def ladder_backtest(runs: pd.DataFrame, families: tuple[str, ...] = (), sizes: t
     fit's population is built from the other families of ``runs`` (or read from the cache)."""
     methods = ladder_methods() if methods is None else methods
     every = list(dict.fromkeys(runs["family"]))
+    if unknown := sorted(set(families) - set(every)):  # before any population is built for them
+        raise InputError(f"unknown families {unknown}; known: {', '.join(every)}")
     jobs = []
     for family in families or every:
         own = runs[runs["family"] == family]

@@ -1,7 +1,7 @@
 """Cutting a table of runs the way backtests and the pooled fit's extrapolation check do: per family, its
 largest configurations by compute held out, a family cut to its smallest runs, or to the ladders users have."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -63,8 +63,7 @@ def ratio_ladder(runs: pd.DataFrame, k: int) -> Ladder | None:
     fresh = runs["unique_tokens"].isna() | (runs["unique_tokens"] >= runs["tokens"])
     if fresh.any() and not fresh.all():  # a ladder is trained on fresh data: the single-epoch runs, if any
         ladder = ratio_ladder(runs[fresh], k)
-        return None if ladder is None else Ladder(ladder.family, ladder.design, k, ladder.train, _beyond(runs, ladder.train),
-                                                  ladder.ratio)
+        return None if ladder is None else replace(ladder, test=_beyond(runs, ladder.train))
     binned = np.round(np.log10(runs["tokens"] / runs["params"]) / RATIO_DEX) * RATIO_DEX
     sizes = runs.groupby(binned)["params"].nunique()
     usable = sizes[sizes > k].index.to_numpy()
