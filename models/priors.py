@@ -99,12 +99,15 @@ class ComputePriors(LevelPriors):
 class HierarchicalPriors:
     """Population priors; each family's constant = population mean + spread x N(0, 1).
 
-    - level (log loss at the data's global centre): mean ~ N(1, 1), spread ~ HalfNormal(0.5)
-    - floor share E/L there (logit): mean ~ N(0, 1.5), spread ~ HalfNormal(1)
-    - N term's share of the reducible loss there (logit): mean ~ N(0, 1.5), spread ~ HalfNormal(1)
-    - log alpha, log beta: mean ~ N(log 0.3, 0.5), spread ~ HalfNormal(0.3) (exponents vary
+    Each spread ~ Gamma(2, rate 2 / (s sqrt(2 / pi))), written G(s) below: the mean of HalfNormal(s), but zero
+    density at zero (boundary-avoiding: with a handful of families a HalfNormal's mass at zero makes a funnel).
+
+    - level (log loss at the data's global centre): mean ~ N(1, 1), spread ~ G(0.5)
+    - floor share E/L there (logit): mean ~ N(0, 1.5), spread ~ G(1)
+    - N term's share of the reducible loss there (logit): mean ~ N(0, 1.5), spread ~ G(1)
+    - log alpha, log beta: mean ~ N(log 0.3, 0.5), spread ~ G(0.3) (exponents vary
       between families by tens of percent, not by factors)
-    - log sigma (run-to-run scatter per family): mean ~ N(log 0.01, 1), spread ~ HalfNormal(0.5)
+    - log sigma (run-to-run scatter per family): mean ~ N(log 0.01, 1), spread ~ G(0.5)
     - seed_share ~ Beta(2, 2): the part of a single run's scatter that a repeat with another seed
       would not share (rho; seeds average it away, the rest is the configuration's own deviation)
     - R*_D ~ LogNormal(log 15.4, 0.75): Muennighoff et al.'s fitted value 15.4, 95% 3.5 to 67

@@ -77,6 +77,46 @@ def test_llama3_derives_params_from_compute_and_tokens(mirror):
     assert table["loss"].between(0.5, 1.5).all()  # Figure 2's own scale, around 0.9
 
 
+MARIN = {"marin-dclm": "dclm", "marin-comma": "comma", "marin-nemotron": "nemotron"}
+
+
+def test_marin_keeps_every_run_of_the_three_sweeps(mirror):
+    table = runs.load("marin-isoflops")
+    # The manifest's 84, 91, 95 are `wc -l` minus the header: the files lack a final newline.
+    assert table["family"].value_counts().to_dict() == {"marin-dclm": 85, "marin-comma": 92, "marin-nemotron": 96}
+    assert table["run_id"].is_unique and table["loss"].notna().all()
+    assert set(table["loss_kind"]) == {"val:paloma-macro"}
+    for family, name in MARIN.items():
+        raw = pd.read_csv(mirror / f"marin_isoflop_{name}.csv")
+        rows = table[table["family"] == family]
+        assert list(rows["run_id"]) == list(raw["Name"])  # nothing left out
+        np.testing.assert_array_equal(rows["loss"], raw["eval/paloma/macro_loss"])
+        np.testing.assert_allclose(rows["compute"], 6.0 * raw["parameter_count"] * raw["throughput/total_tokens"])
+    # Besides the isoflop-* sweeps: single validation runs at the predicted optimum.
+    validation = table[~table["run_id"].str.startswith("isoflop-")]
+    assert validation["family"].value_counts().to_dict() == {"marin-comma": 7, "marin-nemotron": 8}
+    assert validation["run_id"].str.contains("-validation-optimal-").all()
+    best = table.groupby("family")["loss"].min().round(4).to_dict()
+    assert best == {"marin-dclm": 2.9607, "marin-comma": 3.1097, "marin-nemotron": 2.7655}
+    assert table["params"].min() == 156508160 and table["params"].max() == 11788433408
+
+
+def test_steplaw_keeps_the_tuned_run_of_each_cell(mirror):
+    raw = pd.read_csv(mirror / "steplaw_dense_lr_bs_loss.csv")
+    table = runs.load("steplaw-tuned")
+    assert len(raw) == 1911 and len(table) == 17 and table["run_id"].is_unique
+    assert set(table["family"]) == {"steplaw"} and set(table["loss_kind"]) == {"train:smoothed"}
+    assert len(set(zip(table["params"], table["tokens"]))) == 17
+    assert table["params"].min() == 214663680 and table["params"].max() == 1073741824  # non-embedding N
+    assert table["tokens"].min() == 4e9 and table["tokens"].max() == 1e11
+    np.testing.assert_allclose(table["compute"], 6 * table["params"] * table["tokens"])
+    cells = raw.groupby(["N", "D"])["smooth loss"].min()
+    np.testing.assert_array_equal(table["loss"], cells.to_numpy())
+    biggest = table[table["params"] == 1073741824].set_index("tokens")
+    assert biggest.loc[5.69e10, "run_id"] == "N1073741824_D56900000000_lr0.001381_bs256_line937"
+    assert biggest.loc[5.69e10, "loss"] == pytest.approx(2.1206, abs=1e-4)
+
+
 def test_notable_models_table(mirror):
     table = runs.load("notable-models")
     assert len(table) == 80

@@ -10,12 +10,14 @@ import shutil
 import sys
 from pathlib import Path
 
+import h5netcdf
 import numpy as np
 import pytest
 import xarray as xr
 
 from scaling_forecast.cli import main as cli
 from scaling_forecast.core.files import written_by_product
+from scaling_forecast.fitting import savedfit
 from scaling_forecast.fitting.savedfit import config_sha256
 from scaling_forecast.fitting.settings import RunSelection, SamplerSettings
 from scaling_forecast.fitting.single import ScalingLawFit
@@ -44,9 +46,9 @@ def saved(chinchilla_epoch_file, tmp_path_factory) -> Path:
     def damaged(name: str, attrs: dict | None = None, drop: str | None = None, **replace):
         changed = xr.DataTree.from_dict({k: v for k, v in (groups | replace).items() if k != drop})
         changed.attrs.update(tree.attrs | (attrs or {}))
-        # Re-hashed, as a buggy program writing the file would: the checks below the hash must catch it.
-        changed.attrs["config_sha256"] = config_sha256(changed.attrs)
-        changed.to_netcdf(folder / name)
+        # Re-hashed (attributes and arrays), as a buggy program writing the file would: the checks below the
+        # hashes must catch it.
+        savedfit.write(changed, folder / name)
 
     posterior, constant, observed, stats = (groups[g] for g in ("posterior", "constant_data", "observed_data",
                                                                  "sample_stats"))
@@ -63,6 +65,20 @@ def saved(chinchilla_epoch_file, tmp_path_factory) -> Path:
     damaged("extradim.nc", posterior=posterior.assign(beta=posterior["beta"].expand_dims(x=2, axis=-1)))
     damaged("badrun.nc", observed_data=observed.assign(log_loss=observed["log_loss"] + np.log(1e6)))
     damaged("onedraw.nc", posterior=posterior.isel(draw=slice(0, 1)), sample_stats=stats.isel(draw=slice(0, 1)))
+    # A posterior swapped for another of the same shape, the attributes' hash redone: the arrays' hash catches it.
+    swapped = xr.DataTree.from_dict(groups | {"posterior": posterior.assign(alpha=posterior["alpha"].roll(draw=1) * 1.05)})
+    swapped.attrs.update(tree.attrs)
+    swapped.attrs["config_sha256"] = config_sha256(swapped.attrs)
+    swapped.to_netcdf(folder / "swapped.nc")
+    # Every draw marked divergent by a program that re-hashed everything: the stored record (0 divergences)
+    # no longer matches the count, so the fit is diagnosed afresh and flagged.
+    damaged("divergent.nc", sample_stats=stats.assign(diverging=stats["diverging"] | True))
+    # A few kilobytes declaring 3.2e12 bytes (2980 GiB) of posterior: refused from the metadata, before anything is read.
+    with h5netcdf.File(folder / "huge.nc", "w") as huge:
+        huge.attrs.update({"kind": "single", "fit_format": savedfit.FIT_FORMAT})
+        group = huge.create_group("posterior")
+        group.dimensions = {"chain": 4, "draw": 10**11}
+        group.create_variable("alpha", ("chain", "draw"), float, chunks=(1, 1000))
     without = dict(tree.attrs)
     del without["dataset_sha256"]
     changed = xr.DataTree.from_dict(groups)
@@ -164,6 +180,10 @@ CASES = [
     (("predict", "extradim.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'beta' has dimensions"),
     (("predict", "badrun.nc", "--params", "1e9", "--tokens", "2e10"), 2, "loss="),
     (("predict", "noattr.nc", "--params", "1e9", "--tokens", "2e10"), 2, "'dataset_sha256' missing"),
+    (("predict", "swapped.nc", "--params", "1e9", "--tokens", "2e10"), 2, "do not match their hash (content_sha256)"),
+    (("allocate", "swapped.nc", "--compute", "1e22"), 2, "do not match their hash (content_sha256)"),
+    (("predict", "divergent.nc", "--params", "1e9", "--tokens", "2e10"), 3, "4000 divergent transitions"),
+    (("predict", "huge.nc", "--params", "1e9", "--tokens", "2e10"), 2, "declares 2980.2 GiB of arrays"),
     (("allocate", "nan.nc", "--compute", "1e22"), 2, "non-finite"),
     (("report", "--fit", "negative.nc", "--out", "r.html"), 2, "outside its support"),
     (("datawall", "--fit", "unknownlaw.nc", "--out", "w.html"), 2, "unknown law"),

@@ -26,7 +26,7 @@ def _run(project, *args):
 def test_the_cli_runs_beside_a_users_models_and_data_packages(users_project):
     result = _run(users_project, "-m", "scaling_forecast", "data", "list", "--json")
     assert result.returncode == 0, result.stderr
-    assert len(json.loads(result.stdout)) == 7  # the registry, read from the product's own data package
+    assert len(json.loads(result.stdout)) == 9  # the registry, read from the product's own data package
 
 
 def test_the_python_api_runs_beside_a_users_models_and_data_packages(users_project):

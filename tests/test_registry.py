@@ -18,7 +18,7 @@ def test_registry_entries_are_complete():
     names = set(registry.datasets())
     assert names == {
         "chinchilla-epoch", "datablations", "gadre-overtraining", "misfitting",
-        "gemstones", "llama3-isoflops", "notable-models",
+        "gemstones", "llama3-isoflops", "marin-isoflops", "steplaw-tuned", "notable-models",
     }
     for ds in registry.datasets().values():
         assert len(ds.commit) == 40 and ds.license and ds.citation and ds.units and ds.files

@@ -88,8 +88,9 @@ def test_hierarchical_model_recovers_simulated_constants():
                           for name, truth in truths.items()], ignore_index=True)
         fitted = HierarchicalFit.fit(runs, progress=False)
         d = fitted.diagnostics
-        # Mixing must be good; a few divergent transitions remain on these short simulated ladders (4-15 of 4000
-        # at seeds 1-2, also at target_accept 0.99), which the product flags; more than 1% would bias the check.
+        # Mixing must be good. With Gamma(2) spreads (no funnel at zero) a few divergent transitions remain on
+        # these short simulated ladders: 0-25 of 4000 over 10 fits (2 populations x 5 sampler seeds), where
+        # HalfNormal spreads gave up to 79; more than 1% would bias the check.
         assert d.r_hat_max <= 1.01 and d.ess_bulk_min >= 400 and d.divergences < 40, d
         draws = fitted.posterior_draws
         for i, name in enumerate(fitted.families):

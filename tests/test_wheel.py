@@ -48,5 +48,5 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
     )
     rows = json.loads(listing.stdout)
-    assert [r["name"] for r in rows][:2] == ["chinchilla-epoch", "datablations"] and len(rows) == 7
+    assert [r["name"] for r in rows][:2] == ["chinchilla-epoch", "datablations"] and len(rows) == 9
     assert not any(r["offline"] for r in rows)  # empty cache, no mirror: nothing claimed offline

@@ -55,14 +55,16 @@ class Diagnostics:
         the record lacks a field (older files) or counts other draws or chains than ``idata``'s posterior
         (over ``var_names``, as :func:`diagnose`).
 
-        A fit's attributes are hashed (``scaling_forecast.fitting.savedfit``), so the record cannot be edited apart from
-        the rest of them; a posterior swapped for another of the same size would keep it. Reading the record
-        spares answering from a saved fit ArviZ's import, a large part of its time.
+        A fit's attributes and arrays are hashed (``scaling_forecast.fitting.savedfit``, arrays from format 4), so
+        the record cannot be edited apart from the posterior it describes; the divergent transitions are counted
+        again all the same (a sum, cheap), and any other count than the record's means a fresh diagnosis. Reading
+        the record spares answering from a saved fit ArviZ's import, a large part of its time.
         """
         names = [f.name for f in fields(Diagnostics)]
         posterior = idata["posterior"]
         if (all(name in record for name in names) and record["draws"] == posterior.sizes["draw"]
-                and record["chains"] == posterior.sizes["chain"]):
+                and record["chains"] == posterior.sizes["chain"]
+                and record["divergences"] == int(idata["sample_stats"]["diverging"].sum())):
             return Diagnostics(**{name: record[name] for name in names})
         return diagnose(idata, var_names)
 

@@ -1,10 +1,16 @@
 """How every kind of fit is written and read back, and what a saved law fit must hold.
 
 A file can be truncated, edited, written by another version or by another
-program. Every fit carries its kind, format, package version and a hash of
+program. Every fit carries its kind, format, package version, a hash of
 its attributes (``config_sha256``: law, priors, sampler, selection, data
-hash, ...), written by :func:`write` and checked by :func:`read`, so a file
-whose settings were edited after fitting is refused. A law fit is then
+hash, ...) and, from format 4, a hash of its arrays (``content_sha256``: every
+variable and coordinate of every group: posterior, sample statistics, observed
+and constant data, ...), written by :func:`write` and checked by :func:`read`, so a file
+whose settings, draws or runs were edited after fitting is refused (a posterior
+swapped for another fit's of the same shape among them). The hashes guard
+against edits and damage, not against someone who recomputes them: they are
+not signatures. Sizes are read from the file's metadata and checked before
+any array is read into memory. A law fit is then
 checked in full (law, variables, shapes, finite values in their support,
 runs), and a bad file is refused with one line naming the file and the first
 problem, so no command prints numbers computed from a broken posterior.
@@ -12,6 +18,7 @@ problem, so no command prints numbers computed from a broken posterior.
 
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +34,13 @@ from scaling_forecast.models import law_registry as laws
 # ArviZ's constant_data and observed_data groups, and a law fit's log_likelihood and posterior_predictive).
 # Files without it were written before it existed, with the same layout as format 1; format-1 files have no
 # hash to check. Older files load: their runs group is read as the two groups format 3 holds.
-FIT_FORMAT = 3
+FIT_FORMAT = 4  # 4: content_sha256
 KINDS = ("single", "pooled", "hierarchical", "baseline")
 HASHED_FROM = 2  # the first format that carries config_sha256
+CONTENT_HASHED_FROM = 4  # the first format that carries content_sha256
+# The largest fit read: 4 chains x 100,000 draws (the sampler's bounds) of a few dozen variables, with a
+# log likelihood per run, stays far below it; a file declaring more is refused before anything is read.
+MAX_FIT_BYTES = 2 * 1024**3
 RUN_GROUPS_FROM = 3  # the first format with constant_data and observed_data instead of a runs group
 JSON_ATTRS = ("selection", "priors", "sampler", "diagnostics")
 TEXT_ATTRS = ("law_formula", "dataset", "dataset_sha256", "package_version")
@@ -51,10 +62,40 @@ def config_sha256(attrs: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def content_sha256(idata: xr.DataTree) -> str:
+    """SHA-256 of every array of every group (data variables and coordinates, by name, with dtypes and shapes)
+    of a tree as read from NetCDF (text as UTF-8 lines)."""
+    digest = hashlib.sha256()
+    for node in sorted(idata.subtree, key=lambda n: n.path):
+        dataset = node.to_dataset(inherit=False)
+        for name in sorted(map(str, dataset.variables)):
+            values = dataset[name].to_numpy()
+            digest.update(f"{node.path}/{name}{values.dtype.str}{values.shape}".encode())
+            text = values.dtype.kind in "USO"
+            digest.update("\n".join(map(str, values.ravel())).encode() if text else np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
 def write(idata: xr.DataTree, path: str | Path) -> Path:
-    """Write a fit to NetCDF atomically, with the hash of its attributes as they are now."""
+    """Write a fit to NetCDF atomically, with the hashes of its arrays and of its attributes as they are now.
+
+    The arrays are hashed as NetCDF gives them back (they are written once to a scratch file and read), since
+    writing changes some of them: nutpie's per-draw divergence messages, None where a draw did not diverge,
+    come back as NaN, and text comes back in fixed width.
+    """
+    with tempfile.TemporaryDirectory(prefix="scaling-forecast-") as scratch:
+        first = Path(scratch) / "fit.nc"
+        idata.to_netcdf(first)
+        with xr.open_datatree(first) as written:
+            idata.attrs["content_sha256"] = content_sha256(written.load())
     idata.attrs["config_sha256"] = config_sha256(idata.attrs)
     return write_atomically(path, idata.to_netcdf)
+
+
+def _declared_bytes(idata: xr.DataTree) -> int:
+    """How many bytes the file's arrays take once read, from its metadata alone (nothing read yet)."""
+    return sum(variable.dtype.itemsize * variable.size for node in idata.subtree
+               for variable in node.to_dataset(inherit=False).variables.values())
 
 
 def read(path: str | Path) -> xr.DataTree:
@@ -64,14 +105,24 @@ def read(path: str | Path) -> xr.DataTree:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a saved fit")
     try:
-        idata = xr.open_datatree(path).load()  # what ArviZ's from_netcdf calls, without importing ArviZ
+        idata = xr.open_datatree(path)  # what ArviZ's from_netcdf calls, without importing ArviZ; lazy until load
+        size = _declared_bytes(idata)
+        if size <= MAX_FIT_BYTES:
+            idata = idata.load()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise InputError(f"{path}: not a NetCDF fit written by scaling-forecast ({type(err).__name__})") from None
+    if size > MAX_FIT_BYTES:
+        idata.close()
+        raise InputError(f"{path}: declares {size / 1024**3:.1f} GiB of arrays, more than a saved fit holds (at most "
+                         f"{MAX_FIT_BYTES / 1024**3:.0f} GiB is read): not a fit written by scaling-forecast")
     problem = _header_problem(idata.attrs)
     if problem:
         raise InputError(f"{path}: {problem}")
+    if idata.attrs.get("fit_format", 1) >= CONTENT_HASHED_FROM and idata.attrs.get("content_sha256") != content_sha256(idata):
+        raise InputError(f"{path}: its arrays (posterior, sample statistics or runs) do not match their hash "
+                         "(content_sha256): the file was edited or damaged after fitting; fit again")
     if "runs" in idata.children and idata.attrs.get("fit_format", 1) < RUN_GROUPS_FROM:
         runs = idata["runs"].to_dataset()
         idata = idata.copy()

@@ -177,6 +177,59 @@ def llama3_isoflops(paths: list[Path]) -> pd.DataFrame:
     )
 
 
+# The three Marin sweep files in registry order, and the family each one is.
+MARIN_FAMILIES = ("marin-dclm", "marin-comma", "marin-nemotron")
+
+
+def marin_isoflops(paths: list[Path]) -> pd.DataFrame:
+    """Marin's IsoFLOP sweeps (one file per training set), every row kept; C = 6 N D.
+
+    Columns are read by name (their order differs between the files). The run names' nominal budgets
+    (about 2 N D) are not used.
+    """
+    frames = []
+    for family, path in zip(MARIN_FAMILIES, paths, strict=True):
+        raw = pd.read_csv(path)
+        # int64 counts: as floats before multiplying (N D overflows int64 for the larger runs).
+        params, tokens = raw["parameter_count"].to_numpy(float), raw["throughput/total_tokens"].to_numpy(float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "family": family,
+                    "run_id": raw["Name"].to_numpy(str),
+                    "params": params,
+                    "tokens": tokens,
+                    "compute": FLOP_PER_PARAM_TOKEN * params * tokens,
+                    "loss": raw["eval/paloma/macro_loss"].to_numpy(float),
+                    "loss_kind": "val:paloma-macro",
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def steplaw_tuned(paths: list[Path]) -> pd.DataFrame:
+    """Step Law's tuned runs: of each (N, D) cell's learning-rate x batch-size grid, the row with the lowest
+    smoothed final training loss (ties: the first in file order); C = 6 N D with non-embedding N."""
+    raw = pd.read_csv(paths[0])
+    best = raw.loc[raw.groupby(["N", "D"], sort=True)["smooth loss"].idxmin()]
+    params, tokens = best["N"].to_numpy(float), best["D"].to_numpy(float)
+    return pd.DataFrame(
+        {
+            "family": "steplaw",
+            "run_id": [
+                f"N{r.N}_D{r.D}_lr{r.lr:g}_bs{r.bs}_line{i + 2}"
+                for i, r in zip(best.index, best.itertuples(index=False), strict=True)
+            ],
+            "params": params,
+            "tokens": tokens,
+            "compute": FLOP_PER_PARAM_TOKEN * params * tokens,
+            "loss": best["smooth loss"].to_numpy(float),
+            "loss_kind": "train:smoothed",
+        }
+    )
+
+
 def notable_models(paths: list[Path]) -> pd.DataFrame:
     """Villalobos et al.'s notable models: date, compute (FLOP, may be empty), dataset size in words."""
     raw = pd.read_csv(paths[0])
@@ -192,5 +245,15 @@ def notable_models(paths: list[Path]) -> pd.DataFrame:
 
 PARSERS: dict[str, Callable[[list[Path]], pd.DataFrame]] = {
     f.__name__: f
-    for f in (chinchilla_epoch, datablations, gadre_overtraining, misfitting, gemstones, llama3_isoflops, notable_models)
+    for f in (
+        chinchilla_epoch,
+        datablations,
+        gadre_overtraining,
+        misfitting,
+        gemstones,
+        llama3_isoflops,
+        marin_isoflops,
+        steplaw_tuned,
+        notable_models,
+    )
 }
