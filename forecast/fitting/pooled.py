@@ -225,7 +225,7 @@ class PooledFit(ScalingLawFit):
         """
         fitted = cls._sample_once(chosen, source=source, source_sha256=source_sha256, population=population,
                                   selection=selection, sampler=sampler, progress=progress, predictive=predictive)
-        own = fitted.own_diagnostics()  # a flagged population is not helped by sampling the family again
+        own = fitted.own_diagnostics  # a flagged population is not helped by sampling the family again
         if own.converged:
             return fitted
         problems = "; ".join(own.problems())
@@ -304,13 +304,15 @@ class PooledFit(ScalingLawFit):
         """The population this family was pooled with: key, families, datasets, its fit's diagnostics."""
         return json.loads(self.attrs["population"])
 
+    @functools.cached_property
     def own_diagnostics(self) -> Diagnostics:
-        """This family's posterior's own diagnostics, apart from its population's."""
+        """This family's posterior's own diagnostics, apart from its population's (computed once: the second
+        sampling's check and :meth:`diagnose` share it)."""
         return super().diagnose()
 
     def diagnose(self) -> Diagnostics:
         """This fit's diagnostics; a population that failed its own makes the result unconverged too."""
-        own = self.own_diagnostics()
+        own = self.own_diagnostics
         problems = () if self.population["diagnostics"]["converged"] else tuple(
             f"population fit: {p}" for p in self.population["diagnostics"]["problems"])
         if not problems:
