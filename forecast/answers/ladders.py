@@ -44,13 +44,16 @@ def fits(method: Method, ladder: Ladder) -> bool:
 
 def run_scores(predictive: Predictive, loss: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
     """One row per forecast run: the predictive median, signed error (forecast minus actual, % of the actual:
-    positive = too high), whether each ``LEVELS`` interval holds the run, and its log predictive density."""
+    positive = too high), each ``LEVELS`` interval's bounds and whether it holds the run, and its log predictive
+    density. The bounds are exported so that a change to the forecast's centre or width can be judged on the
+    rows of a backtest without fitting again."""
     loss = np.asarray(loss, float)
     median = predictive.median(seed)
     table = pd.DataFrame({"loss": loss, "median": median, "error": (median - loss) / loss * 100,
                           "lpd": predictive.log_density(loss)})
     for level in LEVELS:
         lo, hi = predictive.interval(level, seed)
+        table[f"lower_{level:g}"], table[f"upper_{level:g}"] = lo, hi
         table[f"inside_{level:g}"] = (loss >= lo) & (loss <= hi)
     return table
 
