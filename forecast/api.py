@@ -30,6 +30,7 @@ import xarray as xr
 from scaling_forecast.answers import planning
 from scaling_forecast.answers.allocation import allocation_table
 from scaling_forecast.answers.planning import Plan
+from scaling_forecast.core.bounds import bounded_int
 from scaling_forecast.core.errors import InputError
 from scaling_forecast.core.intervals import LEVEL
 from scaling_forecast.fitting.base import Checks, Fitted, Question
@@ -80,6 +81,9 @@ def fit(runs: pd.DataFrame | str | Path, *, law: str = "chinchilla", pool: bool 
     >>> fit.diagnostics.converged
     True
     """
+    draws, chains = bounded_int("draws", draws), bounded_int("chains", chains)  # before any work, as the flags are
+    tune = None if tune is None else bounded_int("tune", tune)
+    seed = None if seed is None else bounded_int("seed", seed)
     registered = isinstance(runs, str) and runs in registry.datasets()
     if isinstance(runs, pd.DataFrame):
         table = run_tables.runs_from_frame(runs, columns, name="DataFrame")
@@ -147,9 +151,10 @@ class Fit:
                                          None if unique_tokens is None else as_array(unique_tokens),
                                          family=family, seed=seed)
 
-    def save(self, path: str | Path) -> Path:
-        """Write the fit to NetCDF (``sf.load`` reads it back, checked)."""
-        return self.posterior.save(path)
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the fit to NetCDF (``sf.load`` reads it back, checked). Never over the runs file it was fitted to;
+        an existing file that scaling-forecast did not write is replaced only with ``force=True``."""
+        return self.posterior.save(path, force=force)
 
     def _law(self, question: Question) -> ScalingLawFit:
         """The law fit behind this one, after its kind was asked whether it answers ``question``."""

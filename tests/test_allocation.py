@@ -121,6 +121,11 @@ def test_compute_only_law_has_no_allocation():
         allocation_table(draws, [1e21])
 
 
-def test_allocation_rejects_non_positive_budgets():
-    with pytest.raises(ValueError, match="positive and finite"):
-        allocation_table(_chinchilla_draws(np.random.default_rng(4)), [1e21, 0.0])
+@pytest.mark.parametrize("budgets, message", [
+    ([1e21, 0.0], "compute=0 must be > 0"),
+    ([float("nan")], "compute=nan is not finite"),
+    ([1e300], r"compute=1e\+300 is above 1e\+32"),  # answered before the table of bounds
+])
+def test_allocation_refuses_budgets_outside_their_bounds(budgets, message):
+    with pytest.raises(InputError, match=message):
+        allocation_table(_chinchilla_draws(np.random.default_rng(4)), budgets)

@@ -61,3 +61,27 @@ def test_engine_errors_from_python_name_parameters(chinchilla_epoch_fit):
     with pytest.raises(sf.InputError) as raised:
         fit.predict([7.0], [1e12])
     assert str(raised.value).startswith("params=7 is below 10000: mixed units?")
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("ask, message", [
+    (lambda sf, fit: sf.fit("chinchilla-epoch", draws=10**9), "draws=1e+09 is above 100000"),  # aborted Python
+    (lambda sf, fit: sf.fit("chinchilla-epoch", chains=1), "chains=1 is below 2"),
+    (lambda sf, fit: sf.fit("chinchilla-epoch", seed=-1), "seed=-1 is below 0"),
+    (lambda sf, fit: fit.allocate([1e300]), "compute=1e+300 is above 1e+32"),  # was answered
+    (lambda sf, fit: fit.allocate([5.76e23], level=float("nan")), "level=nan is not finite"),
+    (lambda sf, fit: fit.predict([7e10], [1.4e12], level=90), "level=90 is at or above 1"),
+    (lambda sf, fit: fit.plan(gpus=8, gpu="H100", days=30, mfu=1e-300), "mfu=1e-300 is below 0.01"),
+    (lambda sf, fit: fit.plan(params=[1e300]), "params=1e+300 is above 1e+15"),
+    (lambda sf, fit: fit.plan(unique_tokens=[3e11], compute=1e40), "compute=1e+40 is above 1e+32"),
+    (lambda sf, fit: fit.plan(target_loss=[1.9], probabilities=[float("nan")]), "probabilities=nan is not finite"),
+], ids=["draws", "chains", "seed", "allocate", "allocate-level", "predict-level", "mfu", "plan-params",
+        "plan-compute", "probability"])
+def test_the_api_refuses_numbers_outside_their_bounds_in_one_line(chinchilla_epoch_fit, ask, message):
+    """The bounds table holds for Python callers as for the command line: the same sentence, naming the
+    parameter as Python names it, before any work (a sampler asked for 10^9 draws aborted the process)."""
+    import scaling_forecast as sf
+
+    with pytest.raises(sf.InputError) as raised:
+        ask(sf, sf.api.Fit(chinchilla_epoch_fit))
+    assert message in str(raised.value) and "\n" not in str(raised.value) and "--" not in str(raised.value)

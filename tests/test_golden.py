@@ -34,10 +34,10 @@ def main_job(results: Path) -> list[list[str]]:
 
 def machine_paths(results: Path) -> dict[str, str]:
     """Folders that differ between machines, by the placeholder the golden files use."""
-    from scaling_forecast.inputs import registry
+    from scaling_forecast.core.files import cache_dir
 
     return {"<results>": str(results), "<mirror>": os.environ["SCALING_FORECAST_DATA_DIR"],
-            "<cache>": str(registry.cache_dir())}
+            "<cache>": str(cache_dir())}
 
 
 @pytest.mark.needs_data

@@ -6,6 +6,7 @@ so about seventy cases cost seconds; the fits they read are made once per sessio
 """
 
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -109,7 +110,13 @@ def _ladder(count: int, family: str = "", rising: bool = False) -> str:
 def workspace(saved, tmp_path, monkeypatch) -> Path:
     """The working folder of one case: the saved fits and a set of hostile input files."""
     for file in saved.iterdir():
-        shutil.copy(file, tmp_path / file.name)
+        # Hard links, not copies: 15 fits of 8.5 MB for each of 150 cases filled 20 GB of disk per run. A command
+        # that changed one in place would show in the snapshot below (by content), and every write of the product
+        # replaces a file by renaming, which leaves the shared original alone.
+        try:
+            os.link(file, tmp_path / file.name)
+        except OSError:  # another file system
+            shutil.copy(file, tmp_path / file.name)
     files = {
         "runs.csv": _ladder(12),
         "two.csv": _ladder(2),
@@ -126,10 +133,14 @@ def workspace(saved, tmp_path, monkeypatch) -> Path:
         "grid_far.csv": "params,tokens\n" + "".join(f"{1e9 * (1 + i % 50):g},{1e13 * (1 + i % 7):g}\n"
                                                     for i in range(2000)),
         "notours.html": "<html><body>my own notes</body></html>\n",
+        "notes.csv": "my,own\nnotes,here\n",
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "latin1.csv").write_bytes(b"params,tokens,loss,family\n1e8,2e9,3.0,caf\xe9\n")
+    (tmp_path / "utf16.csv").write_bytes(_ladder(12).encode("utf-16-le"))  # no BOM: looked like 3 missing columns
+    (tmp_path / "utf16bom.csv").write_bytes(_ladder(12).encode("utf-16"))
+    (tmp_path / "longcell.csv").write_text(RUNS_HEADER + ",note\n" + "1e8,2e9,3.0," + "x" * 200_000 + "\n")
     (tmp_path / "folder").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -154,6 +165,10 @@ CASES = [
     (("data", "check", "folder"), 2, "folder: is a folder"),
     (("data", "check", "missing.csv"), 2, "missing.csv: no such file"),
     (("data", "check", "latin1.csv"), 2, "not UTF-8"),
+    (("data", "check", "utf16.csv"), 2, "utf16.csv: UTF-16 text"),
+    (("data", "check", "utf16bom.csv"), 2, "utf16bom.csv: UTF-16 text"),
+    (("fit", "--runs", "longcell.csv", "--out", "x.nc"), 2, "longcell.csv:2: not a CSV row this reader accepts"),
+    (("data", "check", "/dev/zero"), 2, "larger than 256 MB (or endless)"),
     (("data", "check", "extra.csv", "--columns", "params=N"), 2, "--columns params=N: the header has no column 'N'"),
     (("data", "check", "extra.csv", "--columns", "params"), 2, "--columns: 'params' is not OURS=THEIRS"),
     (("data", "check", "extra.csv", "--columns", "size=params"), 2, "'size' is not a run column"),
@@ -208,7 +223,7 @@ CASES = [
     (("predict", "fit.nc", "--params", "1e9"), 2, "--params needs --tokens or --compute"),
     (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--compute", "1e20"), 2,
      "1 --params values but 2 --tokens/--compute values"),
-    (("predict", "fit.nc", "--params", "abc", "--tokens", "2e10"), 2, "'abc' is not a valid float"),
+    (("predict", "fit.nc", "--params", "abc", "--tokens", "2e10"), 2, "--params: 'abc' is not a valid float"),
     (("predict", "fit.nc", "--model", "No Such Model"), 2, "unknown model"),
     (("predict", "fit.nc", "--params", "1e9", "--tokens", "2e10", "--level", "1.5"), 2, "--level"),
     (("predict", "fit.nc", "--grid", "grid_compute.csv"), 2, "grid_compute.csv:3: D = C / (6N) = 1.67e-06 tokens is implausible"),
@@ -239,7 +254,7 @@ CASES = [
     (("fit", "--runs", "two.csv", "--out", "x.nc"), 2, "only 2 runs selected"),
     (("fit", "--runs", "escape.csv", "--out", "x.nc"), 2, "control character U+001B"),
     (("fit", "--runs", "manybad.csv", "--out", "x.nc"), 2, "... and 23 more problems"),
-    (("fit", "--dataset", "chinchilla-epoch", "--compute-min", "nan", "--out", "x.nc"), 2, "compute=nan is not finite"),
+    (("fit", "--dataset", "chinchilla-epoch", "--compute-min", "nan", "--out", "x.nc"), 2, "--compute-min=nan is not finite"),
     (("fit", "--dataset", "chinchilla-epoch", "--compute-max", "-1", "--out", "x.nc"), 2, "must be > 0"),
     (("fit", "--dataset", "chinchilla-epoch", "--seed", "-1", "--out", "x.nc"), 2, "--seed"),
     (("fit", "--dataset", "chinchilla-epoch", "--draws", "1000000000", "--out", "x.nc"), 2, "--draws"),
@@ -258,8 +273,34 @@ CASES = [
     (("compare", "--runs", "runs.csv", "--non-embedding", "--out", "c.html"), 2, "drop --non-embedding"),
     (("backtest", "--out", "notours.html"), 2, "not written by scaling-forecast"),
     (("backtest", "--ladders", "--leave-one-family-out", "--out", "l.html"), 2, "--ladders cuts its own training runs"),
-    (("backtest", "--ladders", "--ladder-size", "2", "--out", "l.html"), 2, "is not in the range 3<=x<=20"),
+    (("backtest", "--ladders", "--ladder-size", "2", "--out", "l.html"), 2, "--ladder-size=2 is below 3"),
     (("backtest", "--ladders", "--family", "nope", "--out", "l.html"), 2, "unknown families ['nope']"),
+    # -- every number within its row of the bounds table (NaN and inf too), on every command
+    (("predict", "fit.nc", "--params", "7e10", "--tokens", "1.4e12", "--level", "nan"), 2, "level=nan is not finite"),
+    (("allocate", "fit.nc", "--compute", "1e21", "--level", "nan"), 2, "level=nan is not finite"),
+    (("allocate", "fit.nc", "--compute", "1e21", "--flops-per-param-token", "nan"), 2, "is not finite"),
+    (("allocate", "fit.nc", "--compute", "1e40"), 2, "compute=1e+40 is above 1e+32"),
+    (("plan", "fit.nc", "--params", "7e10", "--level", "nan"), 2, "level=nan is not finite"),
+    (("plan", "fit.nc", "--params", "1e300"), 2, "params=1e+300 is above 1e+15"),
+    (("plan", "fit.nc", "--gpus", "8", "--gpu", "H100", "--days", "30", "--mfu", "1e-300"), 2,
+     "mfu=1e-300 is below 0.01"),
+    (("plan", "fit.nc", "--gpus", "2.5", "--gpu", "H100", "--days", "30"), 2, "gpus=2.5 must be a whole number"),
+    (("plan", "fit.nc", "--gpus", "8", "--gpu", "H100", "--days", "inf"), 2, "days=inf is not finite"),
+    (("plan", "fit.nc", "--unique-tokens", "1"), 2, "--unique-tokens=1 is below 100000: mixed units?"),
+    (("plan", "fit.nc", "--unique-tokens", "3e11", "--compute", "1e40"), 2, "compute=1e+40 is above 1e+32"),
+    (("plan", "fit.nc", "--target-loss", "nan"), 2, "--target-loss=nan is not finite"),
+    (("plan", "fit.nc", "--target-loss", "1.9", "--probability", "1"), 2, "probability=1 is at or above 1"),
+    (("datawall", "--fit", "fit.nc", "--r-star", "nan", "--out", "w.html"), 2, "--r-star=nan is not finite"),
+    (("datawall", "--fit", "fit.nc", "--words-per-token", "nan", "--out", "w.html"), 2, "is not finite"),
+    (("datawall", "--fit", "fit.nc", "--overtrain", "nan", "--out", "w.html"), 2, "overtrain=nan is not finite"),
+    (("backtest", "--holdout", "nan", "--out", "b.html"), 2, "holdout=nan is not finite"),
+    (("fit", "--dataset", "chinchilla-epoch", "--tune", "nan", "--out", "x.nc"), 2, "tune=nan is not finite"),
+    # -- the output policy: never a user's file without --force, never what is not a regular file
+    (("predict", "fit.nc", "--params", "7e10", "--tokens", "1.4e12", "--export", "notes.csv"), 2,
+     "notes.csv: exists and was not written by scaling-forecast; choose another --export"),
+    (("allocate", "fit.nc", "--compute", "1e21", "--export", "notes.csv"), 2, "not written by scaling-forecast"),
+    (("plan", "fit.nc", "--params", "7e10", "--out", "/dev/null", "--force"), 2, "/dev/null: is a character device"),
+    (("report", "--fit", "fit.nc", "--out", "folder", "--force"), 2, "folder: is a folder"),
     (("no-such-command",), 2, "No such command"),
     (("fit", "--no-such-flag"), 2, "No such option '--no-such-flag'"),
 ]
@@ -322,3 +363,16 @@ def test_the_product_knows_its_own_outputs(saved, tmp_path):
     assert not written_by_product(tmp_path / "other.html")
     assert not written_by_product(tmp_path / "other.nc")
     assert not written_by_product(tmp_path / "absent.nc")
+
+
+def test_names_from_users_reach_the_terminal_escaped(workspace, capsys, monkeypatch):
+    """An --export name, a CSV header kept as metadata and the cache folder's path are shown, never obeyed: no
+    raw escape reaches stderr (they did, before stderr passed through the escaping stream stdout uses)."""
+    header, *rows = _ladder(12).splitlines()
+    (workspace / "header.csv").write_text("\n".join([header + ",\x1b[31mred", *(row + ",x" for row in rows)]) + "\n")
+    code, out, err = _run(capsys, monkeypatch, ["predict", "fit.nc", "--params", "7e10", "--tokens", "1.4e12",
+                                                "--export", "ev\x1bil.csv"])
+    assert code == 0 and "\x1b" not in out + err and "ev\\x1bil.csv" in err
+    code, out, err = _run(capsys, monkeypatch, ["fit", "--runs", "header.csv", "--no-pool", "--draws", "100",
+                                                "--tune", "100", "--out", "h.nc", "--allow-unconverged"])
+    assert code == 0 and "\x1b" not in out + err and "\\x1b[31mred" in err

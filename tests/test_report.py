@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from scaling_forecast.core.errors import InputError
 from scaling_forecast.fitting.settings import RunSelection, SamplerSettings
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import runs
@@ -76,7 +77,7 @@ def test_report_uses_the_requested_interval_level(converged_fit, tmp_path):
     text = write_report(converged_fit, tmp_path / "r80.html", level=0.8).read_text(encoding="utf-8")
     assert "80% credible interval" in text and "80% predictive interval" in text
     assert "90%" not in text
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="level=90 is at or above 1"):
         write_report(converged_fit, tmp_path / "bad.html", level=90)
 
 

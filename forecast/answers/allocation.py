@@ -10,6 +10,7 @@ run": the compute the optimal split would need to reach the run's loss.
 import numpy as np
 import pandas as pd
 
+from scaling_forecast.core.bounds import bounded
 from scaling_forecast.core.intervals import LEVEL, band, quantiles
 from scaling_forecast.fitting.draws import LawDraws
 from scaling_forecast.fitting.predictive import beyond_oom
@@ -37,13 +38,6 @@ def optimum(frontier: Frontier, compute: np.ndarray, flops_per_param_token: floa
     }
 
 
-def _checked(values, what: str) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(values, float))
-    if np.any(~np.isfinite(values) | (values <= 0)):
-        raise ValueError(f"{what} must be positive and finite")
-    return values
-
-
 def _summary(columns: dict[str, np.ndarray], per_draw: dict[str, np.ndarray], level: float) -> pd.DataFrame:
     table = dict(columns)
     for name, values in per_draw.items():
@@ -56,7 +50,7 @@ def allocation_table(
     draws: LawDraws, compute, *, level: float = LEVEL, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN
 ) -> pd.DataFrame:
     """Median and equal-tailed ``level`` interval of N_opt, D_opt, tokens per parameter and loss per budget (FLOP)."""
-    compute = _checked(compute, "compute budgets")
+    compute = bounded("compute", compute)
     per_draw = optimum(draws.frontier(), compute, flops_per_param_token)
     return _summary({"compute": compute}, per_draw, level)
 
@@ -69,7 +63,7 @@ def overhead(draws: LawDraws, params, tokens, flops_per_param_token: float = FLO
     - ``loss_gap``: the run's expected loss minus the optimal loss at the run's own compute (nats/token);
     - ``params_opt``: N_opt at the run's own compute.
     """
-    params, tokens = np.broadcast_arrays(_checked(params, "params"), _checked(tokens, "tokens"))
+    params, tokens = np.broadcast_arrays(bounded("params", params), bounded("tokens", tokens))
     frontier = draws.frontier()
     loss = draws.loss(np.log(params), np.log(tokens))
     log_budget = np.log(params * tokens)[:, None]  # log(C / k) of the run itself
@@ -87,7 +81,7 @@ def overhead_table(
     draws: LawDraws, params, tokens, *, level: float = LEVEL, flops_per_param_token: float = FLOP_PER_PARAM_TOKEN
 ) -> pd.DataFrame:
     """Median and ``level`` interval of each :func:`overhead` quantity per (N, D)."""
-    params, tokens = np.broadcast_arrays(_checked(params, "params"), _checked(tokens, "tokens"))
+    params, tokens = np.broadcast_arrays(bounded("params", params), bounded("tokens", tokens))
     per_draw = overhead(draws, params, tokens, flops_per_param_token)
     columns = {"params": params, "tokens": tokens, "compute": flops_per_param_token * params * tokens}
     return _summary(columns, per_draw, level)

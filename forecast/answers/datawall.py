@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from scaling_forecast.core.errors import InputError
-from scaling_forecast.core.files import write_atomically
+from scaling_forecast.core.files import cache_dir, write_bytes_atomically
 from scaling_forecast.core.version import __version__
 from scaling_forecast.fitting.diagnostics import Diagnostics, diagnose
 from scaling_forecast.fitting.draws import LawDraws
@@ -147,19 +147,21 @@ def wall_posterior(components: dict[str, Component], models: pd.DataFrame,
                    sampler: SamplerSettings = SamplerSettings(), progress: bool | None = None) -> WallPosterior:
     """:func:`fit_wall`, cached in the user cache under everything it depends on (components, the models'
     years, tokens and compute, sampler, package version): the regressions are fitted once, and later data-wall
-    answers need no PyMC, whose import and fit were most of their time. A cache file that cannot be read, or
-    holds other draws than the sampler's, is fitted again and replaced."""
+    answers need no PyMC, whose import and fit were most of their time. A cache file that cannot be read, holds
+    other draws than the sampler's or a draw that is not finite, is fitted again and replaced."""
     inputs = {"components": {name: asdict(c) for name, c in components.items()}, "sampler": asdict(sampler),
               "models": hashlib.sha256(models[["year", "tokens", "compute"]].to_numpy(float).tobytes()).hexdigest(),
               "package_version": __version__, "wall_format": WALL_FORMAT}
-    path = registry.cache_dir() / "datawall" / f"{registry.cache_key(inputs)}.nc"
+    path = cache_dir() / "datawall" / f"{registry.cache_key(inputs)}.nc"
     if path.is_file():
         try:
             tree = xr.open_datatree(path).load()
             drawn = tree["components"].to_dataset()
             cached = WallPosterior({name: drawn[name].to_numpy() for name in components}, tree.drop_nodes("components"))
             sizes = {cached.growth(name).size for name in ("tokens_growth", "compute_growth")}
-            if sizes == {sampler.chains * sampler.draws} == {v.size for v in cached.components.values()}:
+            finite = all(np.isfinite(v).all() for v in (*cached.components.values(),
+                                                         *(cached.growth(n) for n in ("tokens_growth", "compute_growth"))))
+            if finite and sizes == {sampler.chains * sampler.draws} == {v.size for v in cached.components.values()}:
                 return cached
         except (OSError, ValueError, KeyError):
             pass
@@ -167,7 +169,7 @@ def wall_posterior(components: dict[str, Component], models: pd.DataFrame,
     tree = posterior.trends.copy()
     tree["components"] = xr.DataTree(xr.Dataset({name: ("sample", draws) for name, draws in posterior.components.items()}))
     tree.attrs["diagnostics"] = json.dumps(posterior.diagnostics.as_dict())
-    write_atomically(path, tree.to_netcdf)
+    write_bytes_atomically(path, tree.to_netcdf(), force=True, ledger=False)  # serialised in memory: see savedfit
     return posterior
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from scaling_forecast.answers import data_constrained
 from scaling_forecast.answers import hardware as chips
 from scaling_forecast.answers import plan as questions
@@ -14,6 +16,7 @@ from scaling_forecast.answers.allocation import allocation_warnings
 from scaling_forecast.answers.data_constrained import ForUniqueTokens
 from scaling_forecast.answers.hardware import ForHardware
 from scaling_forecast.answers.plan import ForInference, ForParams, ForTarget
+from scaling_forecast.core.bounds import bounded
 from scaling_forecast.core.errors import InputError
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
@@ -36,12 +39,28 @@ class Plan:
     report: Path | None = None  # the HTML page, when the command line wrote one
 
 
+def _check_plan(params, tokens, hardware: dict, target: dict, unique: dict, level: float) -> None:
+    """Each number of a plan within its bounds (``scaling_forecast.core.bounds``), named as the API names it."""
+    asked = [("params", params, "params"), ("tokens", tokens, "tokens"), ("level", level, "level"),
+             ("gpus", hardware.get("gpus"), "gpus"), ("days", hardware.get("days"), "days"),
+             ("mfu", hardware.get("mfu"), "mfu"), ("target_loss", target["losses"], "target_loss"),
+             ("probability", target["probabilities"], "probabilities"),
+             ("inference_tokens", target["inference_tokens"], "inference_tokens"),
+             ("unique_tokens", unique.get("tokens"), "unique_tokens"), ("compute", unique.get("compute"), "compute")]
+    for quantity, values, parameter in asked:
+        if values is not None and np.size(values):
+            bounded(quantity, values, parameter=parameter)
+
+
 def plan(fitted: ScalingLawFit, params: Sequence[float], tokens: Sequence[float], hardware: dict, target: dict,
          unique: dict, level: float, seed: int) -> Plan:
     """The planning questions of ``scaling-forecast plan``: given N (``params`` without ``tokens``), given
     hardware (``hardware``: gpus, gpu, days, mfu), the days to train each (N, D) on it (``params`` with
     ``tokens``), given a target loss (``target``: losses, probabilities, and inference_tokens for the
-    inference-aware optimum), and given unique tokens (``unique``: tokens, compute)."""
+    inference-aware optimum), and given unique tokens (``unique``: tokens, compute).
+
+    Every number is checked against its bounds here, where the command line and the API both enter."""
+    _check_plan(params, tokens, hardware, target, unique, level)
     draws = fitted.draws
     chip = chips.accelerator(hardware["gpu"]) if hardware.get("gpu") else None
     if (hardware.get("gpus") is not None or hardware.get("days") is not None) and chip is None:

@@ -131,19 +131,19 @@ def allocate(fitted: ScalingLawFit, budgets: np.ndarray, n, d, models: tuple[str
 
 
 def plan(fitted: ScalingLawFit, params, tokens, hardware: dict, target: dict, unique: dict, level: float, seed: int,
-         out: Path | None = None) -> Plan:
+         out: Path | None = None, force: bool = False) -> Plan:
     """``scaling-forecast plan``: the planning answers (:func:`scaling_forecast.answers.planning.plan`) and, with
-    ``out``, the page."""
+    ``out``, the page (``force``: replace a file there that the product did not write)."""
     answer = planning.plan(fitted, params, tokens, hardware, target, unique, level, seed)
     if out is None:
         return answer
     from scaling_forecast.reporting.plan_page import write_plan_report  # matplotlib: on use
 
-    return replace(answer, report=write_plan_report(fitted, answer, out))
+    return replace(answer, report=write_plan_report(fitted, answer, out, force=force))
 
 
 def compare(selection: dict, law_names: tuple[str, ...], reconcile: bool | None, out: Path, level: float,
-            seed: int) -> tuple[Comparison, Path, dict]:
+            seed: int, force: bool = False) -> tuple[Comparison, Path, dict]:
     """Fit ``law_names`` to the same runs (and, when reconciling, the chinchilla law with non-embedding N),
     save each fit beside ``out``, write the comparison page there; returns the comparison, the page and
     every fit by name (the non-embedding one included) for the diagnostics."""
@@ -167,8 +167,8 @@ def compare(selection: dict, law_names: tuple[str, ...], reconcile: bool | None,
     result = comparison(fits, level=level, reconcile=reconciliation(fits["chinchilla"], nonembedding, level)
                         if nonembedding else None)
     for name, fitted in fits.items():
-        fitted.save(compare_fit_path(out, name))
-    report = write_compare_report(result, fits, out, nonembedding=nonembedding)
+        fitted.save(compare_fit_path(out, name), force=force)
+    report = write_compare_report(result, fits, out, nonembedding=nonembedding, force=force)
     return result, report, dict(fits) | ({"chinchilla, non-embedding N": nonembedding} if nonembedding else {})
 
 
@@ -220,7 +220,8 @@ class DataWall:
 
 
 def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[str, ...], priors: tuple[str, ...],
-             overtrain: tuple[float, ...], r_star: float | None, level: float, seed: int, out: Path) -> DataWall:
+             overtrain: tuple[float, ...], r_star: float | None, level: float, seed: int, out: Path,
+             force: bool = False) -> DataWall:
     """When the largest training sets exhaust the stock of human text, and the loss reachable then, from a
     saved chinchilla-law fit (default: the law fitted to chinchilla-epoch now, 5 highest-loss runs dropped)."""
     from scaling_forecast.reporting.datawall_page import write_datawall_report  # matplotlib: on use
@@ -250,6 +251,7 @@ def datawall(fit_file: Path | None, words_per_token: float | None, fixed: tuple[
     description = (f"Stock priors from Villalobos et al. 2024 ({as_set or 'as published'}); "
                    f"growth fitted to {len(models)} notable models (tokens = words / {words:g}); "
                    f"{fitted.describe()}; {said}; {draws.size} draws.")
-    report = write_datawall_report(draws, models, result, out, description=description, warnings=warnings)
+    report = write_datawall_report(draws, models, result, out, description=description, warnings=warnings,
+                                   force=force)
     return DataWall(result, description, components, words, warnings, report)
 

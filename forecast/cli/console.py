@@ -8,12 +8,13 @@ erase what the user reads; such characters are printed as visible escapes (``\\x
 import gc
 import io
 import os
+import signal
 import sys
 from typing import NoReturn, TextIO
 
 import click
 
-from scaling_forecast.core.errors import InputError
+from scaling_forecast.core.errors import InputError, Terminated
 from scaling_forecast.inputs.csvfile import unprintable
 
 MAX_ERROR_LINES = 3
@@ -48,6 +49,9 @@ class EscapingStream(io.TextIOBase):
     def isatty(self) -> bool:
         return self.stream.isatty()
 
+    def fileno(self) -> int:  # libraries that ask (faulthandler, subprocess) get the stream's own descriptor
+        return self.stream.fileno()
+
     @property
     def encoding(self) -> str:
         return getattr(self.stream, "encoding", "utf-8")
@@ -64,12 +68,20 @@ def flag(parameter: str) -> str:
     return FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def run(app: click.Group) -> NoReturn:
     """Run the command line ``app`` with the product's exit codes: 0 done; 2 bad input or usage, as at most
     three lines on stderr; 3 a flagged posterior (raised by the commands); 1 an internal error
     (``SCALING_FORECAST_TRACEBACK=1`` shows its traceback). Text from users' files is printed escaped."""
-    stdout = sys.stdout
-    sys.stdout = EscapingStream(stdout)
+    stdout, stderr = sys.stdout, sys.stderr
+    # Both streams escape what passes through them: a name from a user's file or path (a CSV header, an --export
+    # name, the cache folder) is shown, never obeyed by the terminal. The sampler's progress bar is drawn by
+    # nutpie's Rust side on the file descriptor, not through these.
+    sys.stdout, sys.stderr = EscapingStream(stdout), EscapingStream(stderr)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = app(standalone_mode=False)
     except InputError as err:
@@ -90,6 +102,9 @@ def run(app: click.Group) -> NoReturn:
         sys.exit(err.exit_code)
     except click.Abort:
         sys.exit(130)
+    except Terminated:
+        print_error("terminated (SIGTERM); no file was left half-written, and what was there before is unchanged")
+        sys.exit(128 + signal.SIGTERM)
     except Exception as err:
         if os.environ.get("SCALING_FORECAST_TRACEBACK") == "1":
             raise
@@ -97,7 +112,7 @@ def run(app: click.Group) -> NoReturn:
                     "caused it (SCALING_FORECAST_TRACEBACK=1 shows the traceback)")
         sys.exit(1)
     finally:
-        sys.stdout = stdout
+        sys.stdout, sys.stderr = stdout, stderr
         # The process ends here and every file it wrote is closed: frozen objects are left out of Python's
         # last garbage collection, which otherwise walks the whole heap (a sixth of a fit's time).
         gc.freeze()

@@ -7,6 +7,7 @@ import click
 
 from scaling_forecast.cli.options import json_flag
 from scaling_forecast.core.errors import InputError
+from scaling_forecast.core.files import cache_dir
 from scaling_forecast.inputs import dataset_summary, registry, runs
 from scaling_forecast.reporting import text as render
 
@@ -24,7 +25,7 @@ def data_list(as_json: bool) -> None:
     if as_json:
         render.print_json(rows)
     else:
-        render.data_list(rows, registry.mirror_dir(), registry.MIRROR_ENV, registry.cache_dir())
+        render.data_list(rows, registry.mirror_dir(), registry.MIRROR_ENV, cache_dir())
     if bad := [r for r in rows if r["problem"]]:
         raise InputError("\n".join(f"{r['name']}: {r['problem']}" for r in bad))
 

@@ -11,9 +11,12 @@ from scaling_forecast.cli import commands
 from scaling_forecast.cli.console import run
 from scaling_forecast.cli.data import data_app
 from scaling_forecast.cli.options import (
+    CHAINS,
     DRAWS,
     LEVEL,
     SEED,
+    TUNE,
+    Bounded,
     OrderedCommand,
     allow_option,
     backtest_options,
@@ -47,15 +50,16 @@ def _unconverged(diagnostics, allow: bool, what: str = "the posterior") -> None:
         sys.exit(3)
 
 
-def _checked_export(export, inputs) -> None:
-    """Refuse a bad --export (format, or an input's path) before any work."""
+def _checked_export(export, inputs, force: bool) -> None:
+    """Refuse a bad --export (format, an input's path, a file the product did not write) before any work."""
     exports.check(export)
-    check_outputs([export] if export else [], inputs, force=True)
+    check_outputs([export] if export else [], inputs, force, flag="--export")
 
 
-def _export(export, table, source: str, level: float | None) -> None:
+def _export(export, table, source: str, level: float | None, force: bool) -> None:
     if export is not None:
-        print(f"table written to {exports.write(table, export, source=source, level=level)}", file=sys.stderr)
+        written = exports.write(table, export, source=source, level=level, force=force)
+        print(f"table written to {written}", file=sys.stderr)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,8 +76,8 @@ app.add_command(data_app)
 @law_option
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="NetCDF file to write the posterior to.")
 @click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
-@click.option("--tune", type=DRAWS, help="Tuning steps per chain (default: 500 for a fit alone, 1000 pooled).")
-@click.option("--chains", type=click.IntRange(2, 64), default=SamplerSettings.chains, show_default=True)
+@click.option("--tune", type=TUNE, help="Tuning steps per chain (default: 500 for a fit alone, 1000 pooled).")
+@click.option("--chains", type=CHAINS, default=SamplerSettings.chains, show_default=True)
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True, help="Credible interval level for printed parameters.")
 @allow_option("Exit 0 even when diagnostics fail (results are still flagged).")
@@ -84,7 +88,7 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
     """Fit a scaling law (default: Chinchilla, L = E + A N^-alpha + B D^-beta) with PyMC + nutpie."""
     check_outputs([out], [selection["runs_file"]], force)
     fitted = commands.fit_selected(selection, law, SamplerSettings(draws=draws, chains=chains, seed=seed), pool, tune)
-    fitted.save(out)
+    fitted.save(out, force=force)
     _unconverged(fitted.diagnostics, allow=True)
     render.print_json(render.fit_json(fitted, level) | {"out": str(out)}) if as_json else render.fit(fitted, level, out)
     _unconverged(fitted.diagnostics, allow_unconverged)  # again after the numbers, and the exit code
@@ -94,9 +98,9 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 @click.argument("fit_file", type=click.Path(path_type=Path))
 @click.option("--model", "models", multiple=True,
               help="A published configuration by name, e.g. 'GPT-3 175B' (data/published/model_configs.csv; repeatable).")
-@click.option("--params", "params", type=float, multiple=True, help="Model size N, parameters (repeatable).")
-@click.option("--tokens", "tokens", type=float, multiple=True, help="Training tokens D (repeatable, paired with --params).")
-@click.option("--compute", "compute", type=float, multiple=True,
+@click.option("--params", "params", type=Bounded("params"), multiple=True, help="Model size N, parameters (repeatable).")
+@click.option("--tokens", "tokens", type=Bounded("tokens"), multiple=True, help="Training tokens D (repeatable, paired with --params).")
+@click.option("--compute", "compute", type=Bounded("compute"), multiple=True,
               help="Training FLOP C instead of tokens: D = C / (6N) (--params pair with --tokens and --compute in order).")
 @click.option("--grid", type=click.Path(path_type=Path),
               help="CSV of query points: column params and one of tokens or compute (FLOP).")
@@ -104,16 +108,18 @@ def fit_command(force, law, out, draws, tune, chains, seed, level, allow_unconve
 @allow_option("Show forecasts of a fit that failed its diagnostics (flagged).")
 @json_flag
 @export_option
-def predict_command(fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json, export) -> None:
+@force_option
+def predict_command(force, fit_file, models, params, tokens, compute, grid, level, allow_unconverged, as_json,
+                    export) -> None:
     """Forecast loss at (params, tokens), (params, compute) or published models from a saved fit."""
-    _checked_export(export, [fit_file, grid])
+    _checked_export(export, [fit_file, grid], force)
     models = query_points.model_names(models)
     n, d = query_points.points(models, params, tokens, compute, grid, click.get_current_context().meta["option_order"])
     fitted = commands.load_fit(fit_file, "predict")
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.predict(fitted, n, d, models, level)
     render.print_json(render.forecast_json(answer, level)) if as_json else render.forecast(answer, level)
-    _export(export, answer.table, fitted.describe(), level)
+    _export(export, answer.table, fitted.describe(), level, force)
 
 
 @app.command("report")
@@ -141,33 +147,34 @@ def report_command(force, law, fit_file, out, level, seed, allow_unconverged, po
         fitted = commands.load_fit(fit_file, "predict")
     else:
         fitted = commands.fit_selected(commands.default_dataset(selection), law, SamplerSettings(seed=seed), pool)
-        print(f"posterior written to {fitted.save(out.with_suffix('.nc'))}")
+        print(f"posterior written to {fitted.save(out.with_suffix('.nc'), force=force)}")
     _unconverged(fitted.diagnostics, allow=True)
-    print(f"report on the {fitted.describe()} written to {write_report(fitted, out, level=level)}")
+    print(f"report on the {fitted.describe()} written to {write_report(fitted, out, level=level, force=force)}")
     if figures is not None:
-        written = write_figures(fitted, figures, fmt=figure_format, dpi=dpi, level=level)
+        written = write_figures(fitted, figures, fmt=figure_format, dpi=dpi, level=level, force=force)
         print(f"{len(written)} figures written to {figures} ({figure_format})")
     _unconverged(fitted.diagnostics, allow_unconverged)
 
 
 @app.command("allocate")
 @click.argument("fit_file", type=click.Path(path_type=Path))
-@click.option("--compute", "budgets", type=float, multiple=True,
+@click.option("--compute", "budgets", type=Bounded("compute"), multiple=True,
               help="Budget in FLOP (repeatable): posterior of N_opt, D_opt, tokens per parameter and loss.")
 @click.option("--model", "models", multiple=True,
               help="A published configuration by name (repeatable): how far it is from compute-optimal.")
-@click.option("--params", type=float, multiple=True, help="N of your own run (repeatable, paired with --tokens).")
-@click.option("--tokens", type=float, multiple=True, help="D of your own run (repeatable).")
-@click.option("--flops-per-param-token", type=click.FloatRange(1, 100), default=6.0, show_default=True,
+@click.option("--params", type=Bounded("params"), multiple=True, help="N of your own run (repeatable, paired with --tokens).")
+@click.option("--tokens", type=Bounded("tokens"), multiple=True, help="D of your own run (repeatable).")
+@click.option("--flops-per-param-token", type=Bounded("flops_per_param_token"), default=6.0, show_default=True,
               help="k in C = k N D (6 for training; 1 to 100 accepted).")
 @click.option("--level", type=LEVEL, default=intervals.LEVEL, show_default=True)
 @allow_option("Show allocations from a fit that failed its diagnostics (flagged).")
 @json_flag
 @export_option
-def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_token, level, allow_unconverged,
+@force_option
+def allocate_command(force, fit_file, budgets, models, params, tokens, flops_per_param_token, level, allow_unconverged,
                      as_json, export) -> None:
     """Compute-optimal N and D for FLOP budgets, and the compute overhead of given (N, D), from a saved fit."""
-    _checked_export(export, [fit_file])
+    _checked_export(export, [fit_file], force)
     if not (budgets or models or params):
         raise InputError("give at least one --compute budget, --model, or --params with --tokens")
     budgets, models = query_points.budgets(budgets), query_points.model_names(models)
@@ -176,7 +183,7 @@ def allocate_command(fit_file, budgets, models, params, tokens, flops_per_param_
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.allocate(fitted, budgets, n, d, models, level, flops_per_param_token)
     render.print_json(render.allocation_json(answer, level)) if as_json else render.allocation(answer, level)
-    _export(export, answer.table(), fitted.describe(), level)
+    _export(export, answer.table(), fitted.describe(), level, force)
 
 
 @app.command("plan")
@@ -199,7 +206,7 @@ def plan_command(force, fit_file, params, tokens, gpus, gpu, days, mfu, targets,
     _unconverged(fitted.diagnostics, allow_unconverged)
     answer = commands.plan(fitted, params, tokens, {"gpus": gpus, "gpu": gpu, "days": days, "mfu": mfu},
                            {"losses": targets, "probabilities": probabilities, "inference_tokens": inference_tokens},
-                           {"tokens": unique, "compute": compute}, level, seed, out)
+                           {"tokens": unique, "compute": compute}, level, seed, out, force)
     render.print_json(answer) if as_json else render.plan(answer)
 
 
@@ -221,10 +228,10 @@ def plan_command(force, fit_file, params, tokens, gpus, gpu, days, mfu, targets,
 def compare_command(force, law_names, reconcile, out, level, seed, allow_unconverged, as_json, export,
                     **selection) -> None:
     """Fit several laws to the same runs: LOO, allocation exponent, divergence of forecasts, reconciliation."""
-    _checked_export(export, [selection["runs_file"], out])
+    _checked_export(export, [selection["runs_file"], out], force)
     check_outputs([out] + [commands.compare_fit_path(out, law) for law in dict.fromkeys(law_names)],
                   [selection["runs_file"]], force)
-    result, report, fits = commands.compare(selection, law_names, reconcile, out, level, seed)
+    result, report, fits = commands.compare(selection, law_names, reconcile, out, level, seed, force)
     for name, fitted in fits.items():
         _unconverged(fitted.diagnostics, allow=True, what=f"the {name} fit")
     if as_json:
@@ -232,14 +239,14 @@ def compare_command(force, law_names, reconcile, out, level, seed, allow_unconve
     else:
         render.comparison(result)
         print(f"report written to {report}")
-    _export(export, exports.quantities(result), f"laws compared on {result.dataset}", level)
+    _export(export, exports.quantities(result), f"laws compared on {result.dataset}", level, force)
     if not allow_unconverged and any(not f.diagnostics.converged for f in fits.values()):
         sys.exit(3)
 
 
 @app.command("backtest")
 @backtest_options
-@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: one per core).")
+@click.option("--workers", type=Bounded("workers"), help="Local worker processes (default: one per core).")
 @click.option("--scheduler", help="A dask.distributed scheduler address (tcp://host:port) to run the fits on instead.")
 @click.option("--draws", type=DRAWS, default=SamplerSettings.draws, show_default=True)
 @click.option("--seed", type=SEED, default=SamplerSettings.seed, show_default=True)
@@ -251,7 +258,7 @@ def compare_command(force, law_names, reconcile, out, level, seed, allow_unconve
 def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot, lofo, ladders, ladder_sizes, workers,
                      scheduler, draws, seed, out, allow_unconverged, as_json, export) -> None:
     """Hold out each family's largest runs; compare hierarchical, per-family and baseline forecasts of them."""
-    _checked_export(export, [out])
+    _checked_export(export, [out], force)
     from scaling_forecast.reporting.backtest_page import write_backtest_report, write_ladder_report  # matplotlib
 
     check_outputs([out], [], force)
@@ -261,13 +268,13 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
                              "--no-few-shot and --holdout")
         rows, summary = commands.ladder_backtest(tuple(families), gadre_eval, tuple(ladder_sizes),
                                                  SamplerSettings(draws=draws, seed=seed), workers, scheduler)
-        report = write_ladder_report(rows, summary, out)
+        report = write_ladder_report(rows, summary, out, force=force)
         if as_json:
             render.print_json({"ladders": True, "report": str(report), "by_distance": summary.to_dict("records")})
         else:
             render.ladder_backtest(rows, summary)
             print(f"report written to {report}")
-        _export(export, rows, "ladder backtest: each forecast of a family's larger runs from its ladder", None)
+        _export(export, rows, "ladder backtest: each forecast of a family's larger runs from its ladder", None, force)
         flagged = rows.drop_duplicates(["family", "design", "k", "method"])
         if bad := int((~flagged["converged"].astype(bool)).sum()):
             print(f"WARNING: {bad} fits did not converge; their forecasts are left out of the summary and are not "
@@ -277,7 +284,7 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
     result, holdout = commands.backtest(tuple(families), gadre_eval, holdout, few_shot, no_few_shot, lofo,
                                         SamplerSettings(draws=draws, seed=seed), workers, scheduler)
     summary_rows = pooled(result)
-    report = write_backtest_report(result, summary_rows, out, holdout=holdout, lofo=lofo)
+    report = write_backtest_report(result, summary_rows, out, holdout=holdout, lofo=lofo, force=force)
     if as_json:
         render.print_json({"holdout": holdout, "leave_one_family_out": lofo, "report": str(report),
                            "families": result.drop(columns="errors").to_dict("records"),
@@ -285,7 +292,8 @@ def backtest_command(force, families, gadre_eval, holdout, few_shot, no_few_shot
     else:
         render.backtest(result, summary_rows, holdout, lofo)
         print(f"report written to {report}")
-    _export(export, result.drop(columns="errors"), f"backtest, holding out {holdout:.0%} of each family's runs", None)
+    _export(export, result.drop(columns="errors"), f"backtest, holding out {holdout:.0%} of each family's runs", None,
+            force)
     if bad := int((~result["converged"].astype(bool)).sum()):
         print(f"WARNING: {bad} fits did not converge; their rows are flagged and are not results.", file=sys.stderr)
         sys.exit(0 if allow_unconverged else 3)
@@ -304,8 +312,8 @@ def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain,
                      allow_unconverged, as_json, export) -> None:
     """When do the largest training sets exhaust the stock of human text, and what loss is reachable then?"""
     check_outputs([out], [fit_file], force)
-    _checked_export(export, [fit_file, out])
-    answer = commands.datawall(fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out)
+    _checked_export(export, [fit_file, out], force)
+    answer = commands.datawall(fit_file, words_per_token, fixed, priors, overtrain, r_star, level, seed, out, force)
     for w in answer.warnings:
         print(f"WARNING: {w}.", file=sys.stderr)
     if as_json:
@@ -313,7 +321,7 @@ def datawall_command(force, fit_file, words_per_token, fixed, priors, overtrain,
     else:
         render.datawall(answer.result, answer.description)
         print(f"report written to {answer.report}")
-    _export(export, exports.quantities(answer.result), answer.description, level)
+    _export(export, exports.quantities(answer.result), answer.description, level, force)
     if answer.warnings and not allow_unconverged:
         sys.exit(3)
 

@@ -6,6 +6,12 @@ from collections.abc import Callable
 import numpy as np
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by the command line's handler (``cli.console.run``), so that what an
+    interrupted command was doing unwinds as for Ctrl-C: temporary files removed, worker processes stopped. A
+    BaseException, as KeyboardInterrupt is, so that no ``except Exception`` on the way swallows it."""
+
+
 class InputError(Exception):
     """Bad input: a file, a row, an option or an argument. The message names which and why.
 

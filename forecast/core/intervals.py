@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from scaling_forecast.core.bounds import bounded
+
 # The default interval level of each command, named once: fits, forecasts, allocations and reports show 90%;
 # the law comparison and the data wall 80%, the level of the published numbers they are set beside
 # (Hoffmann et al.'s 10th-90th percentiles of a; Villalobos et al.'s 80% exhaustion years).
@@ -42,8 +44,7 @@ class Interval:
 
 def band(level: float) -> list[float]:
     """Probabilities of the lower end, the median and the upper end of an equal-tailed ``level`` interval."""
-    if not 0 < level < 1:
-        raise ValueError(f"interval level must be between 0 and 1, got {level}")
+    bounded("level", level)  # where every interval of the product is cut: NaN or 90 refused, from any caller
     tail = (1 - level) / 2
     return [tail, 0.5, 1 - tail]
 

@@ -112,9 +112,12 @@ class Fitted(ABC):
             can = ", ".join(QUESTION_WORDS[q] for q in sorted(self.questions))
             raise InputError(f"a {self.kind} fit ({self.describe()}) cannot {QUESTION_WORDS[question]}; it can {can}")
 
-    def save(self, path: str | Path) -> Path:
-        """Write the fit to NetCDF atomically, with its kind, format, version and the hash of its settings."""
-        return savedfit.write(self.to_tree(), path)
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the fit to NetCDF by the output policy, with its kind, format, version and hashes: never over the
+        runs file it was fitted to, and over a file the product did not write only with ``force``."""
+        tree = self.to_tree()
+        source = str(tree.attrs.get("dataset", ""))
+        return savedfit.write(tree, path, inputs=[source] if source and Path(source).is_file() else [], force=force)
 
     @classmethod
     def load(cls, path: str | Path, question: Question | None = None) -> Self:

@@ -74,7 +74,11 @@ def run_jobs(
             for future in as_completed(futures):
                 report.done(future.result())
             return [future.result() for future in futures]
-        except BaseException:
+        except BaseException as err:
+            if not isinstance(err, Exception):  # Ctrl-C or SIGTERM: the running fits are stopped, not awaited
+                # (Python 3.14's terminate_workers does this; before it, the pool's own table of processes)
+                for process in dict(getattr(pool, "_processes", None) or {}).values():
+                    process.terminate()
             pool.shutdown(cancel_futures=True)  # don't wait for queued minute-long fits after a failure
             raise
 

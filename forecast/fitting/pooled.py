@@ -173,6 +173,8 @@ def load_population(families: tuple[str, ...] = (), *, gadre_eval: str | None = 
             raise InputError(f"{path}: unreadable population cache ({err}); delete it to rebuild") from None
         if population.provenance != provenance:
             raise InputError(f"{path}: population cache does not match its key; delete it to rebuild")
+        if problem := population.problem():
+            raise InputError(f"{path}: population cache is damaged ({problem}); delete it to rebuild")
         return population
     print(f"Building the population prior from {len(provenance['families'])} registered run families "
           f"(once per version; a few minutes on 2 cores) into {path}", file=sys.stderr)

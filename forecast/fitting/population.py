@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scaling_forecast.core.files import write_atomically
+from scaling_forecast.core.files import cache_dir, write_atomically
 from scaling_forecast.core.version import __version__
 from scaling_forecast.fitting.hierarchical import SAMPLER as POPULATION_SAMPLER
 from scaling_forecast.fitting.hierarchical import HierarchicalFit
@@ -77,6 +77,24 @@ class Population:
     provenance: dict
     diagnostics: dict
 
+    def problem(self) -> str | None:
+        """Why this population's prior cannot be used (read from a cache: a NaN, a covariance that is not a
+        covariance, a negative spread), or None. A damaged prior would silently shape every pooled fit."""
+        prior = self.prior
+        numbers = [prior.centre_log_n, prior.centre_log_d, *prior.mean, *np.ravel(prior.cov), prior.drift_length,
+                   prior.drift_centred_runs, *prior.extrapolation, *(v for pair in prior.shared.values() for v in pair),
+                   *([] if prior.extrapolation_reach is None else [prior.extrapolation_reach])]
+        if not np.all(np.isfinite(np.asarray(numbers, float))):
+            return "a number of its prior is not finite"
+        cov = np.asarray(prior.cov, float)
+        if cov.shape != (len(prior.mean), len(prior.mean)) or not np.allclose(cov, cov.T):
+            return "its covariance is not a symmetric square matrix of its constants"
+        if np.linalg.eigvalsh(cov).min() <= 0:
+            return "its covariance is not positive definite"
+        if prior.extrapolation[1] < 0 or any(scale < 0 for _, scale in prior.shared.values()):
+            return "a spread of its prior is negative"
+        return None
+
     @property
     def key(self) -> str:
         return registry.cache_key(self.provenance)
@@ -95,13 +113,13 @@ class Population:
 
 def population_path(provenance: dict) -> Path:
     """Where the population built from ``provenance`` is cached."""
-    return registry.cache_dir() / "population" / f"{registry.cache_key(provenance)}.json"
+    return cache_dir() / "population" / f"{registry.cache_key(provenance)}.json"
 
 
 def save_population(population: Population) -> Path:
     """Write ``population`` to its cache file (atomically: an interrupted write leaves no file)."""
     text = json.dumps(population.as_dict(), indent=1)
-    return write_atomically(population_path(population.provenance), lambda tmp: tmp.write_text(text))
+    return write_atomically(population_path(population.provenance), lambda tmp: tmp.write_text(text), force=True, ledger=False)
 
 
 def registered_provenance(families: tuple[str, ...] = (), gadre_eval: str | None = None) -> dict:

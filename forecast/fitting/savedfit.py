@@ -17,15 +17,16 @@ problem, so no command prints numbers computed from a broken posterior.
 """
 
 import hashlib
+import io
 import json
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from scaling_forecast.core.errors import InputError
-from scaling_forecast.core.files import write_atomically
+from scaling_forecast.core.files import check_outputs, write_bytes_atomically
 from scaling_forecast.core.version import __version__
 from scaling_forecast.inputs import runs
 from scaling_forecast.models import law_registry as laws
@@ -76,20 +77,20 @@ def content_sha256(idata: xr.DataTree) -> str:
     return digest.hexdigest()
 
 
-def write(idata: xr.DataTree, path: str | Path) -> Path:
-    """Write a fit to NetCDF atomically, with the hashes of its arrays and of its attributes as they are now.
+def write(idata: xr.DataTree, path: str | Path, *, inputs: Iterable[Path | str | None] = (), force: bool = False) -> Path:
+    """Write a fit to NetCDF by the output policy (never over one of ``inputs``; a file the product did not write
+    replaced only with ``force``), with the hashes of its arrays and of its attributes as they are now.
 
-    The arrays are hashed as NetCDF gives them back (they are written once to a scratch file and read), since
-    writing changes some of them: nutpie's per-draw divergence messages, None where a draw did not diverge,
-    come back as NaN, and text comes back in fixed width.
+    The NetCDF file is made in memory and written as plain bytes, so a full disk fails as an ordinary write error
+    (HDF5 writing to a full disk crashed the process). The arrays are hashed as NetCDF gives them back (the tree
+    is serialised once and read), since writing changes some of them: nutpie's per-draw divergence messages, None
+    where a draw did not diverge, come back as NaN, and text comes back in fixed width.
     """
-    with tempfile.TemporaryDirectory(prefix="scaling-forecast-") as scratch:
-        first = Path(scratch) / "fit.nc"
-        idata.to_netcdf(first)
-        with xr.open_datatree(first) as written:
-            idata.attrs["content_sha256"] = content_sha256(written.load())
+    check_outputs([path], inputs, force)  # before the serialising, which takes a while for a large fit
+    with xr.open_datatree(io.BytesIO(idata.to_netcdf())) as written:
+        idata.attrs["content_sha256"] = content_sha256(written.load())
     idata.attrs["config_sha256"] = config_sha256(idata.attrs)
-    return write_atomically(path, idata.to_netcdf)
+    return write_bytes_atomically(path, idata.to_netcdf(), inputs=inputs, force=force)
 
 
 def _declared_bytes(idata: xr.DataTree) -> int:

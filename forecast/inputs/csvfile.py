@@ -12,6 +12,34 @@ from pathlib import Path
 
 from scaling_forecast.core.errors import InputError
 
+# A run file of 100,000 runs is about 5 MB and a grid of a million points about 20 MB: a file beyond this is not
+# one of ours (or is endless, as /dev/zero), and is refused after reading no more than this.
+MAX_INPUT_BYTES = 256 * 1024**2
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_text(path: Path) -> str:
+    """A user's text file as UTF-8 (a BOM allowed), read with a size cap; refused in one line when it is missing,
+    a folder, larger than ``MAX_INPUT_BYTES`` or endless, UTF-16 (with or without a BOM) or not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; expected a CSV file") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // 1024**2} MB (or endless); "
+                         "a run file or a grid is far smaller: check the file")
+    head = raw[:4096]
+    if head.startswith(UTF16_BOMS) or (len(head) >= 4 and head.count(b"\x00") >= len(head) // 4):
+        raise InputError(f"{path}: UTF-16 text (NUL bytes between the characters); save the file as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save the file as UTF-8") from None
+
 
 def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...], renamed: dict[str, str] | None = None,
               extra: bool = False) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
@@ -29,22 +57,12 @@ def read_rows(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...]
 def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, ...], renamed: dict[str, str] | None = None,
                  extra: bool = False) -> tuple[list[int], dict[str, list[str]], list[str]]:
     """Like :func:`read_rows`, column by column (line numbers, {column: texts}): large grids stay cheap."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; expected a CSV file") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save the file as UTF-8") from None
+    text = read_text(path)
     if not text.strip():
         raise InputError(f"{path}: empty file; expected a header line naming at least {', '.join(required)}")
 
     # csv parses the line ends itself: str.splitlines would also split a quoted cell at U+2028 or U+0085.
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = _Cells(path, csv.reader(io.StringIO(text, newline="")))
     header = [h.strip() for h in next(reader)]
     header_problems = [f"--columns {ours}={theirs}: the header has no column {theirs!r} (header: {','.join(header)})"
                        for ours, theirs in (renamed or {}).items() if theirs not in header]
@@ -76,6 +94,28 @@ def read_columns(path: Path, *, required: tuple[str, ...], allowed: tuple[str, .
         for column, value in zip(cells, fields):
             column.append(value)
     return lines, columns, problems
+
+
+class _Cells:
+    """csv's reader with its errors as one line naming the file and line (a cell over csv's field limit of
+    131,072 characters, a NUL byte) instead of an internal error."""
+
+    def __init__(self, path: Path, reader):
+        self.path, self.reader = path, reader
+
+    @property
+    def line_num(self) -> int:
+        return self.reader.line_num
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        try:
+            return next(self.reader)
+        except csv.Error as err:
+            raise InputError(f"{self.path}:{self.reader.line_num}: not a CSV row this reader accepts ({err}); "
+                             "a run file's cells are short numbers and names") from None
 
 
 def unprintable(char: str) -> bool:

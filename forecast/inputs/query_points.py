@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scaling_forecast.core import bounds
 from scaling_forecast.core.errors import InputError
 from scaling_forecast.inputs import csvfile, published, runs
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
@@ -166,6 +167,7 @@ def _column(column: str, texts: list[str]) -> tuple[np.ndarray, dict[int, str]]:
 
 def _implausible(column: str, array: np.ndarray) -> np.ndarray:
     """Where values fail :func:`scaling_forecast.inputs.runs.value_problem` (not finite, <= 0 or outside the limits)."""
-    low, high = runs.LIMITS[column]
+    bound = bounds.BOUNDS[column]
+    low, high = bound.low, bound.high
     with np.errstate(invalid="ignore"):
         return ~np.isfinite(array) | (array < low) | (array > high)

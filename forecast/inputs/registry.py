@@ -20,9 +20,9 @@ from pathlib import Path
 import pooch
 
 from scaling_forecast.core.errors import DataUnavailableError, InputError
+from scaling_forecast.core.files import cache_dir
 
 MIRROR_ENV = "SCALING_FORECAST_DATA_DIR"
-CACHE_ENV = "SCALING_FORECAST_CACHE_DIR"
 RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
 
 
@@ -93,11 +93,6 @@ def mirror_dir() -> Path | None:
     if not path.is_dir():
         raise InputError(f"{MIRROR_ENV}={value}: not a directory")
     return path
-
-
-def cache_dir() -> Path:
-    """The user cache (same layout as a mirror, so it can serve as one)."""
-    return Path(os.environ.get(CACHE_ENV) or pooch.os_cache("scaling-forecast"))
 
 
 def cache_key(inputs: dict) -> str:

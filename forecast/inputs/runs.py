@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scaling_forecast.core import bounds
 from scaling_forecast.core.errors import InputError
 from scaling_forecast.inputs import csvfile, parsers, registry
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN
@@ -31,43 +32,14 @@ RUN_COLUMNS = (
 REQUIRED = ("params", "tokens", "loss")
 NUMERIC = ("params", "params_nonembedding", "tokens", "unique_tokens", "compute", "loss")
 
-# Plausible ranges. Below the lower bound a value is almost surely in other
-# units (params in billions, compute in PF-days); above the upper bound it is
-# beyond any model trained so far by orders of magnitude, or (loss) beyond a
-# uniform guess over a 10^8-token vocabulary, i.e. not a per-token loss in nats.
-LIMITS = {
-    "params": (1e4, 1e15),
-    "params_nonembedding": (1e3, 1e15),
-    "tokens": (1e5, 1e17),
-    "unique_tokens": (1e5, 1e17),
-    "compute": (1e10, 1e32),
-    "loss": (0.0, 20.0),
-}
-UNIT_HINTS = {
-    "params": "give a raw count (7e9), not billions",
-    "params_nonembedding": "give a raw count, not millions or billions",
-    "tokens": "give a raw count (1.4e12), not billions",
-    "unique_tokens": "give a raw count, not billions",
-    "compute": "give FLOP, not PF-days",
-    "loss": "give the per-token loss in nats, not a perplexity or percentage",
-}
 # 6ND is only an approximation of training FLOP; a factor of 10 either way
 # cannot come from counting conventions and means a unit mix-up.
 COMPUTE_TOLERANCE = 10.0
 
 
 def value_problem(column: str, value: float) -> str | None:
-    """Why one known value of ``column`` is impossible or implausible, else None."""
-    if not math.isfinite(value):
-        return f"{column}={value} is not finite"
-    low, high = LIMITS[column]
-    if value <= 0:
-        return f"{column}={value:g} must be > 0"
-    if value < low:
-        return f"{column}={value:g} is below {low:g}: mixed units? {UNIT_HINTS[column]}"
-    if value > high:
-        return f"{column}={value:g} is above {high:g}: {UNIT_HINTS[column]}"
-    return None
+    """Why one known value of ``column`` is impossible or implausible (its row of the bounds table), else None."""
+    return bounds.problem(column, value)
 
 
 def row_problems(row: dict[str, float]) -> list[str]:
@@ -89,7 +61,7 @@ def row_problems(row: dict[str, float]) -> list[str]:
         ratio = compute / (FLOP_PER_PARAM_TOKEN * params * tokens)
         if not 1 / COMPUTE_TOLERANCE <= ratio <= COMPUTE_TOLERANCE:
             problems.append(
-                f"compute={compute:g} is {ratio:.3g} x 6*params*tokens: mixed units? {UNIT_HINTS['compute']}"
+                f"compute={compute:g} is {ratio:.3g} x 6*params*tokens: mixed units? {bounds.BOUNDS['compute'].hint}"
             )
     return problems
 

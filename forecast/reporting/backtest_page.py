@@ -39,7 +39,7 @@ def score_figure(table: pd.DataFrame):
 
 
 def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str | Path, *, holdout: float,
-                          lofo: bool = False) -> Path:
+                          lofo: bool = False, force: bool = False) -> Path:
     """Write the backtest page; every number says its unit and level."""
     columns = ["family", "method", "n_train", "n_test", "mape", "bias", "lpd"] + [f"coverage_{level:g}" for level in LEVELS] + \
               [f"width_{level:g}" for level in LEVELS] + ["converged"]
@@ -81,10 +81,10 @@ def write_backtest_report(table: pd.DataFrame, pooled: pd.DataFrame, path: str |
                 "Left: share of each family's held-out runs inside the method's 80% predictive interval (shaded: "
                 "70-90%). Right: median absolute percentage error of the predictive median (log axis)."),
     ]
-    return write_page(path, page("Backtest: forecasting the largest runs of each family", body))
+    return write_page(path, page("Backtest: forecasting the largest runs of each family", body), force=force)
 
 
-def write_ladder_report(rows: pd.DataFrame, summary: pd.DataFrame, path: str | Path) -> Path:
+def write_ladder_report(rows: pd.DataFrame, summary: pd.DataFrame, path: str | Path, *, force: bool = False) -> Path:
     """The ladder backtest's page: by method, k and distance, then every ladder fitted."""
     columns = ["method", "k", "distance", "forecasts", "flagged", "median_abs_error", "median_signed_error"] + \
               [f"coverage_{level:g}" for level in LEVELS] + ["lpd"]
@@ -113,5 +113,6 @@ def write_ladder_report(rows: pd.DataFrame, summary: pd.DataFrame, path: str | P
         "<h2>Every ladder fitted</h2>",
         html_table(["family", "design", "k", "method", "converged"], ladder_rows),
     ]
-    return write_page(path, page("Ladder backtest: a handful of small runs forecasting a family's larger runs", body))
+    title = "Ladder backtest: a handful of small runs forecasting a family's larger runs"
+    return write_page(path, page(title, body), force=force)
 

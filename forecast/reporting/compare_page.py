@@ -14,10 +14,10 @@ from .pages import banner, escape, html_table, number, page, section, write_page
 
 
 def write_compare_report(result: Comparison, fits: dict[str, ScalingLawFit], path: str | Path,
-                         nonembedding: ScalingLawFit | None = None) -> Path:
+                         nonembedding: ScalingLawFit | None = None, *, force: bool = False) -> Path:
     """Write the comparison (:func:`scaling_forecast.answers.compare.comparison`) as one self-contained HTML file."""
     text = render_compare_report(result, fits, nonembedding)
-    return write_page(path, text)
+    return write_page(path, text, force=force)
 
 
 def render_compare_report(result: Comparison, fits: dict[str, ScalingLawFit], nonembedding: ScalingLawFit | None) -> str:

@@ -43,7 +43,7 @@ def wall_figure(curves: WallCurves, models: pd.DataFrame, result: WallAnswer):
 
 
 def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: WallAnswer, path: str | Path, *,
-                          description: str, warnings: list[str]) -> Path:
+                          description: str, warnings: list[str], force: bool = False) -> Path:
     """Write the data-wall page; ``description`` says which data and law produced it."""
     level = result.level
     scenario_rows = [[r.demand.replace("_", " "), "-" if r.overtrain is None else f"{r.overtrain:g}x",
@@ -88,4 +88,4 @@ def write_datawall_report(draws: WallDraws, models: pd.DataFrame, result: WallAn
         "<h2>Sensitivity (mixture, 1x, repetition on)</h2>" + sens,
     ]
     text = page("Data wall: when training sets exhaust the stock of human text", sections)
-    return write_page(path, text)
+    return write_page(path, text, force=force)

@@ -22,14 +22,15 @@ def check(path: Path | None) -> None:
         raise InputError(f"{path}: --export writes {' or '.join(FORMATS)} files (by the name's suffix)")
 
 
-def write(table: pd.DataFrame, path: Path, *, source: str, level: float | None) -> Path:
+def write(table: pd.DataFrame, path: Path, *, source: str, level: float | None, force: bool = False) -> Path:
     """``table`` with its ``source`` and ``level`` as columns (no level column for None: a table whose columns
-    name their levels, as the backtest's coverages do), to ``path`` (CSV or Parquet), atomically."""
+    name their levels, as the backtest's coverages do), to ``path`` (CSV or Parquet) by the output policy (an
+    existing file the product did not write is replaced only with ``force``)."""
     check(path)
     table = table.assign(source=source, **({} if level is None else {"level": level}))
     if Path(path).suffix.lower() == ".csv":
-        return write_atomically(path, lambda tmp: table.to_csv(tmp, index=False))
-    return write_atomically(path, lambda tmp: table.to_parquet(tmp, index=False))
+        return write_atomically(path, lambda tmp: table.to_csv(tmp, index=False), force=force, flag="--export")
+    return write_atomically(path, lambda tmp: table.to_parquet(tmp, index=False), force=force, flag="--export")
 
 
 def quantities(answer) -> pd.DataFrame:

@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 
 from scaling_forecast.answers.allocation import allocation_table
 from scaling_forecast.answers.compare import overheads
-from scaling_forecast.core.files import write_atomically
-from scaling_forecast.core.intervals import LEVEL, Interval, summarise
+from scaling_forecast.core.files import check_outputs, write_atomically
+from scaling_forecast.core.intervals import LEVEL, Interval, band, summarise
 from scaling_forecast.fitting.diagnostics import ESS_MIN, R_HAT_MAX, Diagnostics
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import published
@@ -34,11 +34,10 @@ FORECAST_MODELS = ("GPT-3 175B", "Chinchilla", "LLaMA 65B", "Llama 2 70B", "Llam
 SIZE_BINS = 6
 
 
-def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = LEVEL) -> Path:
+def write_report(fitted: ScalingLawFit, path: str | Path, *, level: float = LEVEL, force: bool = False) -> Path:
     """Write one self-contained HTML report of ``fitted`` to ``path``; intervals hold ``level`` of the posterior."""
-    if not 0 < level < 1:
-        raise ValueError(f"interval level must be between 0 and 1, got {level}")
-    return write_page(path, render_report(fitted, level=level))
+    band(level)  # the level checked against its bounds before any work
+    return write_page(path, render_report(fitted, level=level), force=force)
 
 
 def report_figures(fitted: ScalingLawFit, *, level: float = LEVEL) -> list[tuple[str, Figure, str]]:
@@ -85,14 +84,15 @@ def render_report(fitted: ScalingLawFit, *, level: float = LEVEL) -> str:
 
 
 def write_figures(fitted: ScalingLawFit, folder: str | Path, *, fmt: str = "png", dpi: int = 200,
-                  level: float = LEVEL) -> list[Path]:
+                  level: float = LEVEL, force: bool = False) -> list[Path]:
     """Each report figure as its own file in ``folder`` (png, svg or pdf; ``dpi`` for png), named by its title,
-    written atomically."""
-    paths = []
-    for i, (title, fig, _) in enumerate(report_figures(fitted, level=level), start=1):
-        name = f"{i:02d}-{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')}.{fmt}"
-        paths.append(write_atomically(Path(folder) / name, lambda tmp, fig=fig: fig.savefig(tmp, format=fmt, dpi=dpi)))
-    return paths
+    by the output policy: every name is checked before the first is written, so a refusal leaves the folder as
+    it was (a file there that the product did not write is replaced only with ``force``)."""
+    figures = [(Path(folder) / f"{i:02d}-{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')}.{fmt}", fig)
+               for i, (title, fig, _) in enumerate(report_figures(fitted, level=level), start=1)]
+    check_outputs([path for path, _ in figures], force=force, flag="--figures")
+    return [write_atomically(path, lambda tmp, fig=fig: fig.savefig(tmp, format=fmt, dpi=dpi), force=force,
+                             flag="--figures") for path, fig in figures]
 
 
 def describe_selection(selection: dict) -> str:

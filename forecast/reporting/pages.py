@@ -44,9 +44,10 @@ def page(title: str, sections: list[str]) -> str:
     )
 
 
-def write_page(path: str | Path, text: str) -> Path:
-    """Write a page (from :func:`page`) to ``path`` atomically; the path written."""
-    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_page(path: str | Path, text: str, *, force: bool = False) -> Path:
+    """Write a page (from :func:`page`) to ``path`` by the output policy (``force``: replace a file the product
+    did not write); the path written."""
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 
 
 def banner(heading: str, problems: list[str], note: str = "") -> str:

@@ -93,7 +93,7 @@ def plan_figure(answer, bands: dict[str, curves.Band], fitted_range: tuple[float
     return fig
 
 
-def write_plan_report(fitted: ScalingLawFit, answer, path: str | Path) -> Path:
+def write_plan_report(fitted: ScalingLawFit, answer, path: str | Path, *, force: bool = False) -> Path:
     """Write ``plan``'s answers (a :class:`scaling_forecast.cli.commands.Plan`) and the frontier figure as one page."""
     runs = fitted.runs["compute"].to_numpy()
     compute = curves.plan_compute(_asked(answer), runs)
@@ -115,4 +115,4 @@ def write_plan_report(fitted: ScalingLawFit, answer, path: str | Path) -> Path:
                 "model on repeated data). The inference-aware run sits off it by design (a smaller model trained "
                 "longer, at its training compute)."),
     ]
-    return write_page(path, page("Planning answers", sections))
+    return write_page(path, page("Planning answers", sections), force=force)
