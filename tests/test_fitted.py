@@ -6,6 +6,7 @@ import pytest
 import xarray as xr
 
 from scaling_forecast.core.errors import InputError
+from scaling_forecast.core.files import written_by_product
 from scaling_forecast.fitting import base as fitted_module
 from scaling_forecast.fitting import savedfit
 from scaling_forecast.fitting.baseline import BaselineFit
@@ -142,6 +143,7 @@ def test_a_kind_refuses_in_one_line_what_it_cannot_answer(baseline, tmp_path):
     import scaling_forecast as sf
 
     path = baseline.save(tmp_path / "baseline.nc")
+    assert written_by_product(path)  # the product's own file, replaced without --force (it once said it was not)
     fit = sf.load(path)
     assert type(fit.posterior) is BaselineFit and fit.kind == "baseline" and fit.predictive([7e10], [1.4e12]).mu.shape == (1, 40)
     for question in (lambda: fit.predict([7e10], [1.4e12]), lambda: fit.allocate([1e23]), lambda: fit.plan(params=[7e10])):

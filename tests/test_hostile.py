@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 from scaling_forecast.cli import main as cli
+from scaling_forecast.core.bounds import BOUNDS
 from scaling_forecast.core.files import written_by_product
 from scaling_forecast.fitting import savedfit
 from scaling_forecast.fitting.savedfit import config_sha256
@@ -142,6 +143,8 @@ def workspace(saved, tmp_path, monkeypatch) -> Path:
     (tmp_path / "utf16bom.csv").write_bytes(_ladder(12).encode("utf-16"))
     (tmp_path / "longcell.csv").write_text(RUNS_HEADER + ",note\n" + "1e8,2e9,3.0," + "x" * 200_000 + "\n")
     (tmp_path / "folder").mkdir()
+    (tmp_path / "loop1.nc").symlink_to("loop2.nc")
+    (tmp_path / "loop2.nc").symlink_to("loop1.nc")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -166,6 +169,8 @@ CASES = [
     (("data", "check", "missing.csv"), 2, "missing.csv: no such file"),
     (("data", "check", "latin1.csv"), 2, "not UTF-8"),
     (("data", "check", "utf16.csv"), 2, "utf16.csv: UTF-16 text"),
+    (("predict", "loop1.nc", "--params", "7e10", "--tokens", "1.4e12"), 2,
+     "loop1.nc: too many levels of symbolic links"),  # was five lines of library warnings
     (("data", "check", "utf16bom.csv"), 2, "utf16bom.csv: UTF-16 text"),
     (("fit", "--runs", "longcell.csv", "--out", "x.nc"), 2, "longcell.csv:2: not a CSV row this reader accepts"),
     (("data", "check", "/dev/zero"), 2, "larger than 256 MB (or endless)"),
@@ -304,6 +309,65 @@ CASES = [
     (("no-such-command",), 2, "No such command"),
     (("fit", "--no-such-flag"), 2, "No such option '--no-such-flag'"),
 ]
+
+
+# Every bounded flag of every command, each with NaN, infinity and a value beyond its row of the bounds table
+# (scaling_forecast.core.bounds): refused in one line naming the flag, before any work (no fit is read or made).
+BOUNDED_FLAGS = [
+    (("predict", "fit.nc", "--tokens", "1.4e12"), "--params", "params"),
+    (("predict", "fit.nc", "--params", "7e10"), "--tokens", "tokens"),
+    (("predict", "fit.nc", "--params", "7e10"), "--compute", "compute"),
+    (("predict", "fit.nc", "--params", "7e10", "--tokens", "1.4e12"), "--level", "level"),
+    (("allocate", "fit.nc"), "--compute", "compute"),
+    (("allocate", "fit.nc", "--tokens", "1.4e12"), "--params", "params"),
+    (("allocate", "fit.nc", "--params", "7e10"), "--tokens", "tokens"),
+    (("allocate", "fit.nc", "--compute", "1e21"), "--flops-per-param-token", "flops_per_param_token"),
+    (("allocate", "fit.nc", "--compute", "1e21"), "--level", "level"),
+    (("plan", "fit.nc"), "--params", "params"),
+    (("plan", "fit.nc", "--params", "7e10", "--gpus", "8", "--gpu", "H100"), "--tokens", "tokens"),
+    (("plan", "fit.nc", "--gpu", "H100", "--days", "30"), "--gpus", "gpus"),
+    (("plan", "fit.nc", "--gpu", "H100", "--gpus", "8"), "--days", "days"),
+    (("plan", "fit.nc", "--gpu", "H100", "--gpus", "8", "--days", "30"), "--mfu", "mfu"),
+    (("plan", "fit.nc"), "--target-loss", "target_loss"),
+    (("plan", "fit.nc", "--target-loss", "1.9"), "--probability", "probability"),
+    (("plan", "fit.nc"), "--unique-tokens", "unique_tokens"),
+    (("plan", "fit.nc", "--unique-tokens", "3e11"), "--compute", "compute"),
+    (("plan", "fit.nc", "--target-loss", "1.9"), "--inference-tokens", "inference_tokens"),
+    (("plan", "fit.nc", "--params", "7e10"), "--level", "level"),
+    (("plan", "fit.nc", "--params", "7e10"), "--seed", "seed"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--draws", "draws"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--tune", "tune"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--chains", "chains"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--seed", "seed"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--level", "level"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--compute-min", "compute"),
+    (("fit", "--dataset", "chinchilla-epoch", "--out", "x.nc"), "--compute-max", "compute"),
+    (("report", "--fit", "fit.nc", "--out", "r.html", "--figures", "figs"), "--dpi", "dpi"),
+    (("report", "--fit", "fit.nc", "--out", "r.html"), "--level", "level"),
+    (("compare", "--dataset", "chinchilla-epoch", "--out", "c.html"), "--level", "level"),
+    (("compare", "--dataset", "chinchilla-epoch", "--out", "c.html"), "--seed", "seed"),
+    (("backtest", "--out", "b.html"), "--holdout", "holdout"),
+    (("backtest", "--out", "b.html"), "--few-shot", "few_shot"),
+    (("backtest", "--out", "b.html"), "--draws", "draws"),
+    (("backtest", "--out", "b.html"), "--workers", "workers"),
+    (("backtest", "--ladders", "--out", "b.html"), "--ladder-size", "ladder_size"),
+    (("datawall", "--fit", "fit.nc", "--out", "w.html"), "--words-per-token", "words_per_token"),
+    (("datawall", "--fit", "fit.nc", "--out", "w.html"), "--overtrain", "overtrain"),
+    (("datawall", "--fit", "fit.nc", "--out", "w.html"), "--r-star", "r_star"),
+    (("datawall", "--fit", "fit.nc", "--out", "w.html"), "--level", "level"),
+]
+
+
+def _beyond(quantity: str) -> str:
+    """A value just outside ``quantity``'s bounds: ten times its upper end (twice, for a probability's 1)."""
+    bound = BOUNDS[quantity]
+    return f"{bound.high * (2 if bound.high <= 1 else 10):g}"
+
+
+BOUND_CASES = [(base + (flag, value), 2, f"{flag}={value}")
+               for base, flag, quantity in BOUNDED_FLAGS
+               for value in ("nan", "inf", _beyond(quantity))]
+CASES += BOUND_CASES
 
 
 @pytest.mark.parametrize("args, code, message", CASES, ids=[" ".join(c[0])[:60] for c in CASES])

@@ -30,6 +30,12 @@ def test_ladders_are_k_sizes_at_one_ratio_or_the_k_smallest_optima(mirror):
     assert optimal.train["compute"].is_unique  # one optimum per budget
     assert isoflop_ladder(chinchilla, 200) is None and ratio_ladder(chinchilla, 200) is None
     assert {ladder.design for ladder in ladders(chinchilla, (5,))} == {"ratio", "isoflop"}
+    # A data-constrained grid's IsoFLOP ladder is cut from its single-epoch runs too (its small budgets' optima
+    # were 15-27 epochs on 100M unique tokens); its larger runs, repeated or not, are still forecast.
+    datablations = runs[runs["family"] == "datablations"]
+    optimal = isoflop_ladder(datablations, 3)
+    assert optimal is not None and (optimal.train["unique_tokens"] >= optimal.train["tokens"]).all()
+    assert (optimal.test["unique_tokens"] < optimal.test["tokens"]).any()
 
 
 @pytest.mark.needs_data

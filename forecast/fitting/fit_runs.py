@@ -13,6 +13,8 @@ from scaling_forecast.fitting.settings import MIN_RUNS_ALONE, MIN_RUNS_POOLED, R
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs import runs
 
+LARGE_FIT_RUNS = 10_000  # from here a fit takes minutes on 2 cores: the user is told, not left with silence
+
 
 def fit_runs(table: pd.DataFrame, source: str, digest: str, selection: RunSelection, law: str,
              sampler: SamplerSettings, *, pool: bool | None, own_runs: bool, tune: int | None = None,
@@ -35,6 +37,9 @@ def fit_runs(table: pd.DataFrame, source: str, digest: str, selection: RunSelect
     chosen = selection.apply(table, minimum=MIN_RUNS_POOLED if pool else MIN_RUNS_ALONE)
     if warning := runs.rising_loss(chosen):
         print(f"warning: {warning}", file=sys.stderr)
+    if len(chosen) >= LARGE_FIT_RUNS:  # a 100,000-run fit printed nothing for minutes
+        print(f"note: fitting {len(chosen):,} runs takes minutes (each gradient visits every run); the sampler's "
+              "progress shows on a terminal", file=sys.stderr)
     if not pool:
         sampler = sampler if tune is None else replace(sampler, tune=tune)
         return ScalingLawFit.fit(table, source=source, source_sha256=digest, law=law, selection=selection,

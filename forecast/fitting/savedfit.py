@@ -19,6 +19,8 @@ problem, so no command prints numbers computed from a broken posterior.
 import hashlib
 import io
 import json
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -103,8 +105,11 @@ def read(path: str | Path) -> xr.DataTree:
     """Open a fit written by :func:`write`, refused with one line unless it is of a kind and format this
     version reads and its attributes match their hash (the kind's own checks: ``Fitted.from_tree``)."""
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a saved fit")
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            raise InputError(f"{path}: is a folder, not a saved fit")
+    except OSError as err:  # missing, a symbolic-link loop, unreadable: said before any library guesses at it
+        raise InputError(f"{path}: {err.strerror.lower() if err.strerror else err}") from None
     try:
         idata = xr.open_datatree(path)  # what ArviZ's from_netcdf calls, without importing ArviZ; lazy until load
         size = _declared_bytes(idata)

@@ -56,11 +56,16 @@ class Ladder:
     ratio: float | None = None
 
 
+def _fresh(runs: pd.DataFrame) -> pd.Series:
+    """Which runs saw each token once (no unique-token count, or one at least the tokens trained on)."""
+    return runs["unique_tokens"].isna() | (runs["unique_tokens"] >= runs["tokens"])
+
+
 def ratio_ladder(runs: pd.DataFrame, k: int) -> Ladder | None:
     """The k smallest model sizes at the family's ladder ratio (the ratio nearest 20 tokens per parameter, if
     one is within a factor 2 of it and has more than k sizes; else the most common such ratio), seeds
     together; None when no ratio has more than k sizes (nothing larger to forecast)."""
-    fresh = runs["unique_tokens"].isna() | (runs["unique_tokens"] >= runs["tokens"])
+    fresh = _fresh(runs)
     if fresh.any() and not fresh.all():  # a ladder is trained on fresh data: the single-epoch runs, if any
         ladder = ratio_ladder(runs[fresh], k)
         return None if ladder is None else replace(ladder, test=_beyond(runs, ladder.train))
@@ -81,7 +86,15 @@ def ratio_ladder(runs: pd.DataFrame, k: int) -> Ladder | None:
 
 def isoflop_ladder(runs: pd.DataFrame, k: int) -> Ladder | None:
     """The compute-optimal run (lowest loss) of each of the family's k smallest IsoFLOP budgets; None when the
-    family is not an IsoFLOP sweep with more than k budgets of at least ``BUDGET_MIN_RUNS`` runs."""
+    family is not an IsoFLOP sweep with more than k budgets of at least ``BUDGET_MIN_RUNS`` runs.
+
+    Cut from the single-epoch runs when the family also has repeated-data runs, as a ratio ladder is: in a
+    data-constrained grid (datablations) the lowest loss of a small budget is a run of 15-27 epochs on 100M
+    unique tokens, not a ladder anyone trains to plan a larger run (it forecast the family's runs 14-20% low)."""
+    fresh = _fresh(runs)
+    if fresh.any() and not fresh.all():
+        ladder = isoflop_ladder(runs[fresh], k)
+        return None if ladder is None else replace(ladder, test=_beyond(runs, ladder.train))
     compute = compute_of(runs).to_numpy()
     budgets = isoflop_budgets(compute, min_runs=BUDGET_MIN_RUNS)
     if budgets.compute.size <= k:
