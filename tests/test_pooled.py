@@ -154,6 +154,7 @@ def test_the_learned_bias_is_carried_only_as_far_as_it_was_learned(gemstones_fit
     priors = json.loads(fitted.attrs["priors"])
     reach, (mean, sd) = priors["extrapolation_reach"], fitted.slope
     assert 1.0 < reach < 5.0 and priors["extrapolation"][0] < 0 < sd  # learned from the registered families' top thirds
+    assert not fitted.few_runs and mean != 0  # 60 runs: not a ladder, the learned mean applies
     top = np.log10(fitted.runs["compute"].max())
     beyond = np.array([0.5, reach, reach + 1.0, reach + 3.0])
     capped = fitted.draws.departure(top + beyond, 0)
@@ -202,6 +203,12 @@ def test_three_runs_give_a_wide_forecast_and_two_are_refused(population_cache, t
                    "--level", "0.8", "--allow-unconverged", "--json")
     row = json.loads(predict.stdout)["predictions"][0]
     assert row["observed_hi"] / row["observed_lo"] > 1.05  # three runs cannot pin a curve 2 decades out
+    # A ladder (8 or fewer configurations) takes the population's extrapolation spread but not its mean (README,
+    # "backtest --ladders"): its slope's mean is 0 and the page says why; a fit of many runs keeps the mean.
+    fitted = ScalingLawFit.load(tmp_path / "three.nc")
+    mean, sd = fitted.slope
+    assert fitted.few_runs and mean == 0.0 and sd == json.loads(fitted.attrs["priors"])["extrapolation"][1] > 0
+    assert "not shifted by that error's average" in fitted.interval_note()
     _csv(tmp_path / "two.csv", "gadre-rpj", 2)
     two = _cli(population_cache, "fit", "--runs", str(tmp_path / "two.csv"), "--out", str(tmp_path / "two.nc"))
     assert two.returncode == 2 and "Traceback" not in two.stderr

@@ -324,9 +324,18 @@ class PooledFit(ScalingLawFit):
     @functools.cached_property
     def slope(self) -> tuple[float, float]:
         """Mean and sd of this family's extrapolation slope (log loss per decade of compute beyond its largest
-        run): the population's, updated by the family's own evidence where :func:`own_slope` found some."""
+        run): the population's, updated by the family's own evidence where :func:`own_slope` found some; for a
+        handful of runs (:attr:`few_runs`) without the population's mean."""
         own = self.own_slope
-        return tuple(own["posterior"]) if "posterior" in own else tuple(json.loads(self.attrs["priors"])["extrapolation"])
+        mean, sd = own["posterior"] if "posterior" in own else json.loads(self.attrs["priors"])["extrapolation"]
+        return (0.0 if self.few_runs else float(mean)), float(sd)
+
+    @property
+    def few_runs(self) -> bool:
+        """Whether the fit was a ladder of at most ``FEW_RUNS_MAX`` configurations, whose forecasts the population's
+        mean slope makes worse (README, "backtest --ladders"): decided when fitting and kept in the fit
+        (:func:`own_slope`), so a saved fit forecasts the same under later versions."""
+        return self.own_slope.get("average_applied") is False
 
     @functools.cached_property
     def own_slope(self) -> dict[str, Any]:
@@ -336,6 +345,12 @@ class PooledFit(ScalingLawFit):
     def interval_note(self) -> str:
         priors = json.loads(self.attrs["priors"])
         (mean, sd), reach = self.slope, priors.get("extrapolation_reach")
+        if self.few_runs:
+            return ("intervals hold the law's parameter uncertainty, its departure along compute and, beyond the largest "
+                    f"fitted run, its extrapolation error learned from the registered families (spread {100 * sd:.2f}% "
+                    f"of the loss per decade of compute; with {FEW_RUNS_MAX} or fewer configurations the forecast is "
+                    "not shifted by that error's average, which was learned from fits of dozens of runs and made "
+                    "ladders' forecasts worse in the ladder backtest)")
         limit = "" if reach is None else f", the average carried up to {reach:.1f} decades, as far as it was learned"
         source = ("learned from the registered families and updated by this family's own top quarter of runs"
                   if "posterior" in self.own_slope else "learned from the registered families")
@@ -415,6 +430,11 @@ def _configuration_predictive(idata: xr.DataTree, model: Any, seed: int, observe
 
 
 OWN_SLOPE_MIN_RUNS = 12  # the fit below the top quarter keeps 9 runs, and the quarter holds 3 to learn from
+# Up to this many configurations a fit is a ladder, as the ladder backtest measured them (k = 3-8): the population's
+# mean extrapolation slope, learned from fits of two thirds of each family's runs (dozens), moved ladders' forecasts
+# the wrong way (LOFO over 7 families: median |error| 2.2-2.9% -> 1.0-1.9% at 1-1.5 decades, k = 4-8), so it is not
+# applied; its spread is.
+FEW_RUNS_MAX = 8
 OWN_SLOPE_HOLDOUT = 0.25  # the runs' own top quarter of configurations by compute is the family's evidence
 
 
@@ -426,10 +446,15 @@ def own_slope(chosen: pd.DataFrame, population: Population, sampler: SamplerSett
     The slope is a family's own random effect in ``extrapolation_model``; the population gives its prior,
     and a family's own forecast errors are data about it. Skipped (the population's slope) with fewer than
     ``OWN_SLOPE_MIN_RUNS`` runs, or when that fit misses its diagnostics (an unconverged posterior is no
-    evidence).
+    evidence). A ladder of ``FEW_RUNS_MAX`` configurations or fewer takes the population's spread without its
+    average (``average_applied``: False, kept in the fit).
     """
     prior = population.prior.extrapolation
     record = {"prior": list(prior)}
+    if len(chosen[["params", "tokens"]].drop_duplicates()) <= FEW_RUNS_MAX:
+        return record | {"average_applied": False,
+                         "reason": f"{FEW_RUNS_MAX} or fewer configurations, a ladder: the population's spread without "
+                                   "its average, which made ladders' forecasts worse in the ladder backtest"}
     if len(chosen) < OWN_SLOPE_MIN_RUNS or prior[1] <= 0:
         return record | {"reason": f"fewer than {OWN_SLOPE_MIN_RUNS} runs: the population's slope"}
     unlearned = replace(population, prior=replace(population.prior, extrapolation=(0.0, 0.0)))

@@ -291,7 +291,7 @@ def _own_slope_text(own: dict) -> str:
     (mean, sd) = own["prior"]
     text = f"This family's slope: the population's, {100 * mean:+.2f}% per decade (sd {100 * sd:.2f})"
     if "posterior" not in own:
-        return f"{text}, used as it is ({own['reason']})."
+        return f"{text}; {own['reason']}."
     new_mean, new_sd = own["posterior"]
     return (f"{text}; fitted below their top quarter of compute, these runs forecast that quarter ({own['held_out_runs']} "
             f"runs, up to {own['max_decades']:.2f} decades beyond), and those errors update it to {100 * new_mean:+.2f}% "
