@@ -180,3 +180,30 @@ def test_sigterm_during_a_fit_exits_in_one_line_and_writes_nothing(tmp_path):
     (line,) = err.strip().splitlines()
     assert line.startswith("error: terminated (SIGTERM)") and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_previous_file(tmp_path, chinchilla_epoch_file, chinchilla_epoch_fit):
+    """A real full file system (a 512 kB tmpfs, where this machine lets the tests mount one): a table too large
+    for it is refused in one line, exit 2, and the table written there before is intact, with no temporary; a
+    fit (8.8 MB: HDF5 writing it there crashed the process) is refused as an ordinary error."""
+    from scaling_forecast.core.errors import InputError
+
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(small)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"no small file system can be mounted here to fill ({mounted.stderr.strip()[:80]})")
+    try:
+        ask = ("predict", str(chinchilla_epoch_file))
+        assert _cli(tmp_path, *ask, "--params", "7e10", "--tokens", "1.4e12", "--export", "small/table.csv").returncode == 0
+        before = (small / "table.csv").read_bytes()
+        (tmp_path / "grid.csv").write_text("params,tokens\n" + "".join(f"{1e9 + i * 1e5:.6g},2e10\n" for i in range(20_000)))
+        result = _cli(tmp_path, *ask, "--grid", "grid.csv", "--export", "small/table.csv")  # about 4 MB of CSV
+        _refused_cleanly(result, "small/table.csv: cannot be written (No space left on device)")
+        assert (small / "table.csv").read_bytes() == before and [p.name for p in small.iterdir()] == ["table.csv"]
+        with pytest.raises(InputError, match="fit.nc: cannot be written .No space left on device.; the file that was"):
+            chinchilla_epoch_fit.save(small / "fit.nc")
+        assert [p.name for p in small.iterdir()] == ["table.csv"]
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
