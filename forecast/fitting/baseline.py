@@ -239,9 +239,13 @@ def bootstrap(
             results = [r for part in parts for r in part]
     theta = np.array([r[0] for r in results])
     draws = pd.DataFrame(theta, columns=list(PARAMETERS))
-    draws.insert(0, "E", np.exp(draws["log_e"]))
-    draws.insert(1, "A", np.exp(draws["log_a"]))
-    draws.insert(2, "B", np.exp(draws["log_b"]))
+    # A refit of a handful of runs can send log A or log B past 709 (the term's exponent near zero): the constant
+    # is then inf in these columns, which say so, while forecasts use the logs; numpy's overflow warning on stderr
+    # (printed in the middle of a backtest's output) would say nothing more.
+    with np.errstate(over="ignore"):
+        draws.insert(0, "E", np.exp(draws["log_e"]))
+        draws.insert(1, "A", np.exp(draws["log_a"]))
+        draws.insert(2, "B", np.exp(draws["log_b"]))
     draws = draws.reindex(columns=["E", "A", "B", "alpha", "beta", "log_e", "log_a", "log_b"])
     draws["objective"] = [r[1] for r in results]
     draws["converged"] = [r[2] for r in results]
