@@ -451,7 +451,7 @@ def own_slope(chosen: pd.DataFrame, population: Population, sampler: SamplerSett
     """
     prior = population.prior.extrapolation
     record = {"prior": list(prior)}
-    if len(chosen[["params", "tokens"]].drop_duplicates()) <= FEW_RUNS_MAX:
+    if len(configurations(chosen)) <= FEW_RUNS_MAX:  # configurations as the family model counts them
         return record | {"average_applied": False,
                          "reason": f"{FEW_RUNS_MAX} or fewer configurations, a ladder: the population's spread without "
                                    "its average, which made ladders' forecasts worse in the ladder backtest"}
