@@ -164,7 +164,10 @@ def hierarchical_model(
         log_e, log_a_c, log_b_c = _level_terms(priors, n, family_mean(log_n) - centre_n, family_mean(log_d) - centre_d,
                                                alpha, beta, family_mean(y), centred)
         log_sigma = _family_values("log_sigma", priors.log_sigma_mu, 1.0, priors.log_sigma_spread, n, centred=centred)
-        nu = pm.Gamma("nu", priors.nu_alpha, priors.nu_beta)
+        # Non-centred whatever ``centred`` says: a family's runs say little about its tails (nu beyond ~20 is
+        # Gaussian to them), so its nu sits near its population's and the centred form made a funnel there.
+        log_nu = _family_values("log_nu", priors.log_nu_mu, priors.log_nu_sigma, priors.log_nu_spread, n,
+                                centred=False)
         rho = pm.Beta("seed_share", priors.seed_share_concentration, priors.seed_share_concentration)
         r_star = pm.LogNormal("R_star_D", np.log(priors.r_star_median), priors.r_star_log_sigma)
 
@@ -173,7 +176,7 @@ def hierarchical_model(
                                     alpha[f], beta[f], xp=pt)) + _drift(
             pm.HalfNormal("drift", priors.drift_scale), priors.drift_length, priors.drift_centred_runs,
             bins, bin_family, bin_log10c)[bins]
-        sigma = pt.exp(log_sigma)
+        sigma, nu = pt.exp(log_sigma), pt.exp(log_nu)
         _observe_configurations(mu, y, seeds, within_ss, sigma, f, nu, rho)
 
         pm.Deterministic("alpha", alpha, dims="family")
@@ -182,6 +185,7 @@ def hierarchical_model(
         pm.Deterministic("log_A", log_a_c + alpha * centre_n, dims="family")
         pm.Deterministic("log_B", log_b_c + beta * centre_d, dims="family")
         pm.Deterministic("sigma", sigma, dims="family")
+        pm.Deterministic("nu", nu, dims="family")
         pm.Deterministic("E", pt.exp(log_e), dims="family")
     return model
 
@@ -189,18 +193,18 @@ def hierarchical_model(
 def _observe_configurations(mu, y, seeds, within_ss, sigma, family, nu, rho) -> None:
     """Likelihood of configurations: each one's mean log loss over its seeds, and their spread around it.
 
-    ``sigma`` is indexed by ``family`` (an integer per configuration; zeros for one family). ``rho`` None:
+    ``sigma`` and ``nu`` are indexed by ``family`` (an integer per configuration; zeros for one family). ``rho`` None:
     the seed share is unknown, so the mean of k seeds counts as noisy as one run and their spread is
     not used (conservative: it never overstates what repeats tell).
     """
     seeds = np.asarray(seeds, int)
     if rho is None:
-        pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=sigma[family], observed=y, dims="config")
+        pm.StudentT("mean_log_loss", nu=nu[family], mu=mu, sigma=sigma[family], observed=y, dims="config")
         return
     repeated = seeds > 1
     # The mean of k seeds keeps the configuration's own deviation and 1/k of the seed part.
     scale = sigma[family] * pt.sqrt(1 - rho**2 * (1 - 1 / seeds))
-    pm.StudentT("mean_log_loss", nu=nu, mu=mu, sigma=scale, observed=y, dims="config")
+    pm.StudentT("mean_log_loss", nu=nu[family], mu=mu, sigma=scale, observed=y, dims="config")
     if repeated.any():
         k, rf = seeds[repeated], family[repeated]
         # Sum of squares of k Gaussian seeds around their mean: (rho sigma)^2 chi^2_{k-1}.
@@ -236,22 +240,21 @@ def family_model(
     with pm.Model(coords={"config": np.arange(y.size), "bin": np.arange(bin_family.size)}) as model:
         local = [pm.Flat(f"{name}_local", initval=init)
                  for name, init in (("level", y.mean()), ("floor_logit", 0.0), ("share_logit", 0.0))]
-        log_alpha, log_beta, log_sigma = (pm.Flat(name, initval=mean[i])
-                                          for i, name in enumerate(FAMILY_CONSTANTS[3:], start=3))
+        log_alpha, log_beta, log_sigma, log_nu = (pm.Flat(name, initval=mean[i])
+                                                  for i, name in enumerate(FAMILY_CONSTANTS[3:], start=3))
         alpha, beta = pt.exp(log_alpha), pt.exp(log_beta)
         log_e, log_a, log_b = _global_terms(*local)  # at the family's centre
         log_a_pop = log_a + alpha * (centre_n - population.centre_log_n)
         log_b_pop = log_b + beta * (centre_d - population.centre_log_d)
         log_reducible = pt.logaddexp(log_a_pop, log_b_pop)
         constants = pt.stack([pt.logaddexp(log_e, log_reducible), log_e - log_reducible, log_a_pop - log_b_pop,
-                              log_alpha, log_beta, log_sigma])
+                              log_alpha, log_beta, log_sigma, log_nu])
         # The normal's log density up to a constant, written out: PyMC's MvNormal logp compiles far slower.
         whiten = np.linalg.inv(np.linalg.cholesky(np.asarray(population.cov, float)))
         pm.Potential("population", -0.5 * pt.sum(pt.dot(whiten, constants - mean) ** 2))
         for name, value in zip(FAMILY_CONSTANTS[:3], (constants[0], constants[1], constants[2])):
             pm.Deterministic(name, value)
 
-        nu = pm.LogNormal("nu", *shared["nu"])
         repeats = np.asarray(seeds, int).max() > 1 and shared.get("seed_share") is not None
         rho = pm.LogitNormal("seed_share", *shared["seed_share"]) if repeats else None
         r_star = pm.LogNormal("R_star_D", *shared["R_star_D"])
@@ -260,8 +263,8 @@ def family_model(
         log_d_eff = effective_log_tokens(log_d, log_u, r_star, xp=pt) if (log_u < log_d).any() else log_d
         mu = pt.log(chinchilla_loss(log_n - centre_n, log_d_eff - centre_d, log_e, log_a, log_b, alpha, beta,
                                     xp=pt)) + drift[bins]
-        sigma = pt.exp(log_sigma)
-        _observe_configurations(mu, y, seeds, within_ss, pt.stack([sigma]), zeros, nu, rho)
+        sigma, nu = pt.exp(log_sigma), pt.exp(log_nu)
+        _observe_configurations(mu, y, seeds, within_ss, pt.stack([sigma]), zeros, pt.stack([nu]), rho)
 
         pm.Deterministic("alpha", alpha)
         pm.Deterministic("beta", beta)
@@ -271,6 +274,7 @@ def family_model(
             pm.Deterministic(f"log_{name}", value)
             pm.Deterministic(name, pt.exp(value))
         pm.Deterministic("sigma", sigma)
+        pm.Deterministic("nu", nu)
     return model
 
 

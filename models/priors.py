@@ -111,7 +111,11 @@ class HierarchicalPriors:
     - seed_share ~ Beta(2, 2): the part of a single run's scatter that a repeat with another seed
       would not share (rho; seeds average it away, the rest is the configuration's own deviation)
     - R*_D ~ LogNormal(log 15.4, 0.75): Muennighoff et al.'s fitted value 15.4, 95% 3.5 to 67
-    - nu ~ Gamma(2, 0.1), shared: Student-t degrees of freedom (as ``NoisePriors``)
+    - log nu (Student-t degrees of freedom of the run noise, per family): mean ~ N(log 10, 1), spread ~ G(0.75).
+      Each family's tails are its own: one shared nu was set by the families with stray runs (near 1.1,
+      almost Cauchy), and a new family inherited it, so clean runs were read as outliers and every
+      forecast carried Cauchy-like noise. Drawn from a population, a new family's nu is informed by the
+      registered families but its own runs move it.
     - drift (sd of a family's departure from its law, log loss) ~ HalfNormal(0.02), shared by families;
       its correlation length along log10 compute is fixed (``drift_length`` decades): runs a few bins
       apart share most of it, runs a decade apart little. Left free, the length trades off against the
@@ -130,8 +134,9 @@ class HierarchicalPriors:
     exponent_spread: float = 0.3
     log_sigma_mu: float = float(np.log(0.01))
     log_sigma_spread: float = 0.5
-    nu_alpha: float = 2.0
-    nu_beta: float = 0.1
+    log_nu_mu: float = float(np.log(10.0))
+    log_nu_sigma: float = 1.0
+    log_nu_spread: float = 0.75
     seed_share_concentration: float = 2.0
     r_star_median: float = 15.4
     r_star_log_sigma: float = 0.75
@@ -141,7 +146,7 @@ class HierarchicalPriors:
 
 
 # A family's constants in the order the population describes them (at the population's centre).
-FAMILY_CONSTANTS = ("level", "floor_logit", "share_logit", "log_alpha", "log_beta", "log_sigma")
+FAMILY_CONSTANTS = ("level", "floor_logit", "share_logit", "log_alpha", "log_beta", "log_sigma", "log_nu")
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,7 @@ class PopulationPrior:
     - ``mean``, ``cov``: normal approximation of the population's predictive distribution of a new
       family's constants (``FAMILY_CONSTANTS``, level / floor / split at ``centre_log_n``,
       ``centre_log_d``, the population's centre).
-    - ``shared``: name -> (location, scale) of a normal on the log scale (``nu``, ``drift``,
-      ``R_star_D``) or the logit scale (``seed_share``; absent when no family of the population repeated
+    - ``shared``: name -> (location, scale) of a normal on the log scale (``drift``, ``R_star_D``) or the logit scale (``seed_share``; absent when no family of the population repeated
       a configuration with other seeds, since a single family pins it poorly and its vague prior then
       made the sampler diverge): quantities every family shares.
     - ``extrapolation``: (mean, sd) of the slope, in log loss per decade of compute beyond a family's

@@ -38,7 +38,8 @@ def main() -> None:
                            resources={"metadata": {"path": work}}).execute()
             nb.metadata.pop("kernelspec", None)  # the temporary kernel is nobody else's
             nb.metadata["scaling_forecast"] = {"executed_with": __version__}
-            write_atomically(path, lambda tmp, nb=nb: nbformat.write(nb, tmp))
+            # Replacing the stored notebook is this script's job (force), and it is no user's output (no ledger).
+            write_atomically(path, lambda tmp, nb=nb: nbformat.write(nb, tmp), force=True, ledger=False)
             print(f"{path.name}: executed and stored in {time.perf_counter() - started:.0f} s")
 
 

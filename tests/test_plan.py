@@ -299,3 +299,48 @@ def test_the_page_holds_every_answer_and_its_figure(chinchilla_epoch_fit, tmp_pa
     (image,) = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
     height, width, _ = imread(io.BytesIO(base64.b64decode(image)), format="png").shape
     assert width > 1000 and height > 300
+
+
+# Each kind of question `plan` answers, as the arguments of commands.plan it sets; the page must be drawn for
+# every combination of them (a run of given N and D alone once crashed the figure: nothing on the frontier).
+PLAN_QUESTIONS = {
+    "N": {"params": (7e10,)},
+    "N and D with GPUs": {"params": (7e9,), "tokens": (1.4e12,), "hardware": {"gpus": 512, "gpu": "H100"}},
+    "GPUs for days": {"hardware": {"gpus": 1024, "gpu": "H100", "days": 30}},
+    "target loss": {"target": {"losses": (1.9,), "probabilities": (0.5, 0.9)}},
+    "serving": {"target": {"losses": (2.0,), "inference_tokens": 2e13}},
+    "unique tokens": {"unique": {"tokens": (3e11,), "compute": 5.76e23}},
+}
+
+
+def _combinations():
+    import itertools
+
+    names = list(PLAN_QUESTIONS)
+    for r in range(1, len(names) + 1):
+        for chosen in itertools.combinations(names, r):
+            # One params list per call, one hardware and one target dict: combinations that would set one
+            # twice are one question of the other kind already covered.
+            keys = [k for name in chosen for k in PLAN_QUESTIONS[name]]
+            if len(keys) == len(set(keys)):
+                yield chosen
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("chosen", list(_combinations()), ids=" + ".join)
+def test_the_page_is_drawn_for_every_combination_of_questions(chinchilla_epoch_fit, tmp_path, chosen):
+    """plan --out answers every combination of its questions with a page holding one figure."""
+    import re
+
+    from scaling_forecast.cli import commands
+
+    args = {"params": (), "tokens": (), "hardware": {"gpus": None, "gpu": "H100", "days": None, "mfu": None},
+            "target": {"losses": (), "probabilities": (), "inference_tokens": None},
+            "unique": {"tokens": (), "compute": None}}
+    for name in chosen:
+        for key, value in PLAN_QUESTIONS[name].items():
+            args[key] = args[key] | value if isinstance(value, dict) else value
+    answer = commands.plan(chinchilla_epoch_fit, args["params"], args["tokens"], args["hardware"], args["target"],
+                           args["unique"], 0.9, 0, tmp_path / "plan.html")
+    text = answer.report.read_text()
+    assert len(re.findall(r'src="data:image/png;base64,', text)) == 1

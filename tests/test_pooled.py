@@ -16,7 +16,7 @@ import pytest
 from scaling_forecast.fitting.pooled import POOLED_FORMAT, PooledFit, load_population
 from scaling_forecast.fitting.population import slope_posterior
 from scaling_forecast.fitting.single import ScalingLawFit
-from scaling_forecast.inputs.families import load_families
+from scaling_forecast.inputs.families import FAMILIES, load_families
 
 
 def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
@@ -44,12 +44,12 @@ def gemstones_fit(population_cache, tmp_path_factory):
 def test_fit_runs_pools_by_default_and_says_how_much_came_from_the_runs(gemstones_fit):
     folder, runs, result = gemstones_fit
     assert result.returncode == 0, result.stderr
-    assert "pooled with the population of 8 registered run families" in result.stdout
+    assert f"pooled with the population of {len(FAMILIES)} registered run families" in result.stdout
     assert "from your runs, not the population" in result.stdout
     fitted = ScalingLawFit.load(folder / "fit.nc")
     assert isinstance(fitted, PooledFit) and fitted.attrs["kind"] == "pooled"
     assert fitted.diagnostics.converged, fitted.diagnostics.problems()
-    assert len(fitted.population["families"]) == 8 and fitted.population["key"]
+    assert len(fitted.population["families"]) == len(FAMILIES) and fitted.population["key"]
     shares = fitted.contraction()
     assert shares["log_alpha"] > 0.5 and shares["level"] > 0.9  # 60 runs mostly speak for themselves
 

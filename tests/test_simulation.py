@@ -135,3 +135,82 @@ def test_pooled_forecasts_of_smoothly_departing_families_are_calibrated(populati
         inside += int(((loss >= lo) & (loss <= hi)).sum())
         count += loss.size
     assert 0.6 <= inside / count <= 0.95, f"{inside} of {count} held-out runs inside their 80% intervals"
+
+
+# A law near the published Chinchilla fits (the issue's example): the law a user's clean runs follow.
+CHINCHILLA = {"E": 1.75, "A": 450.0, "B": 1800.0, "alpha": 0.33, "beta": 0.37}
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+@pytest.mark.parametrize("noise, heavy, seed", [(0.005, False, 1), (0.01, False, 2), (0.02, False, 3), (0.01, True, 4)],
+                         ids=["gaussian-0.5%", "gaussian-1%", "gaussian-2%", "student-t3-1%"])
+def test_the_default_fit_of_a_users_runs_recovers_the_law_and_its_noise(population_cache, monkeypatch, noise, heavy,
+                                                                         seed):
+    """48 runs drawn from the law itself (6 IsoFLOP budgets, 1e18-1e21 FLOP, 8 sizes each) with Gaussian or
+    Student-t(3) noise on log loss, fitted the default way (pooled): the 90% intervals hold the true constants
+    and the noise model is the runs' own.
+
+    Constants: a calibrated fit holds each true constant with probability 0.9; 4 of 5 is required, since the
+    five share one posterior (one miss is 1 chance in 3 per family). Measured: 5 of 5 in each of the four
+    families. When the population set every family's tails (one shared nu near 1.1) the fit held none of the
+    five on such runs: it read clean runs as outliers.
+
+    Noise: fresh runs from the truth at the fitted configurations (40 per configuration, 1,920) must fall
+    inside the 50% and 80% predictive intervals about that often. Sampling error at 1,920 runs is 0.01; the
+    tolerance (0.1) is for the shape of a Student-t likelihood against Gaussian runs. Measured 0.43-0.51 and
+    0.76-0.85.
+    """
+    from scaling_forecast.fitting.pooled import PooledFit, load_population
+
+    monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
+    rng = np.random.default_rng(seed)
+    budgets = np.logspace(18, 21, 6)
+    params = (np.sqrt(budgets / 120)[:, None] * 10.0 ** np.linspace(-0.6, 0.6, 8)[None, :]).ravel()
+    tokens = np.repeat(budgets, 8) / (6 * params) * 10.0 ** rng.uniform(-0.1, 0.1, params.size)
+    truth = np.log(chinchilla_loss(np.log(params), np.log(tokens), np.log(CHINCHILLA["E"]), np.log(CHINCHILLA["A"]),
+                                   np.log(CHINCHILLA["B"]), CHINCHILLA["alpha"], CHINCHILLA["beta"]))
+
+    def draw(shape) -> np.ndarray:  # noise of unit standard deviation
+        return rng.standard_t(3, shape) / np.sqrt(3) if heavy else rng.standard_normal(shape)
+
+    runs = pd.DataFrame({"family": "user", "run_id": [f"r{i}" for i in range(params.size)], "params": params,
+                         "tokens": tokens, "unique_tokens": np.nan, "compute": 6 * params * tokens,
+                         "loss": np.exp(truth + noise * draw(params.size)), "loss_kind": "simulated"})
+    fitted = PooledFit.fit(runs, source="simulated", source_sha256="-", population=load_population(), progress=False)
+    assert fitted.diagnostics.converged, fitted.diagnostics.problems()
+    post = fitted.idata["posterior"].to_dataset()
+    held = [name for name, value in CHINCHILLA.items()
+            if np.quantile(post[name], 0.05) <= value <= np.quantile(post[name], 0.95)]
+    assert len(held) >= 4, f"90% intervals hold only {held} of {list(CHINCHILLA)}"
+    fresh = np.exp(truth[None, :] + noise * draw((40, params.size)))
+    predictive = fitted.predictive(params, tokens)
+    for level in (0.5, 0.8):
+        lo, hi = predictive.interval(level)
+        inside = float(((fresh >= lo) & (fresh <= hi)).mean())
+        assert abs(inside - level) <= 0.1, f"{inside:.2f} of fresh runs inside the {level:.0%} predictive intervals"
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_twelve_run_ladder_at_one_ratio_converges_with_default_settings(population_cache, monkeypatch, seed):
+    """The usual design: 12 sizes from 1e8 to 3e9 parameters, each at 20 tokens per parameter, 1% noise; the
+    default fit passes the product's diagnostics on the default sampler settings with seeds 0-3 (sampling once
+    more with longer tuning where the first posterior misses them, as ``fit`` does and says). Reported in issue
+    25: this design missed them on both seeds tried (R-hat 1.014), and ``fit`` then printed no forecast."""
+    from scaling_forecast.fitting.pooled import PooledFit, load_population
+    from scaling_forecast.fitting.settings import SamplerSettings
+
+    monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
+    params = np.logspace(8, np.log10(3e9), 12)
+    tokens = 20 * params
+    truth = chinchilla_loss(np.log(params), np.log(tokens), np.log(CHINCHILLA["E"]), np.log(CHINCHILLA["A"]),
+                            np.log(CHINCHILLA["B"]), CHINCHILLA["alpha"], CHINCHILLA["beta"])
+    loss = truth * np.exp(0.01 * np.random.default_rng(100).standard_normal(params.size))
+    runs = pd.DataFrame({"family": "user", "run_id": [f"r{i}" for i in range(params.size)], "params": params,
+                         "tokens": tokens, "unique_tokens": np.nan, "compute": 6 * params * tokens, "loss": loss,
+                         "loss_kind": "simulated"})
+    fitted = PooledFit.fit(runs, source="ladder", source_sha256="-", population=load_population(),
+                           sampler=SamplerSettings(seed=seed), progress=False)
+    assert fitted.diagnostics.converged, fitted.diagnostics.problems()

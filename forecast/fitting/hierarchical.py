@@ -124,7 +124,7 @@ class HierarchicalFit(Fitted):
         p = self.posterior_draws
         if family is not None:
             i = self.families.index(family)
-            return {k: p[k][:, i] for k in ("log_E", "log_A", "log_B", "alpha", "beta", "sigma")}
+            return {k: p[k][:, i] for k in ("log_E", "log_A", "log_B", "alpha", "beta", "sigma", "nu")}
         new = self.new_family_constants(seed)
         floor, share = 1 / (1 + np.exp(-new["floor_logit"])), 1 / (1 + np.exp(-new["share_logit"]))
         alpha, beta = np.exp(new["log_alpha"]), np.exp(new["log_beta"])
@@ -132,7 +132,7 @@ class HierarchicalFit(Fitted):
         centre_n, centre_d = self.centre
         return {"log_E": new["level"] + np.log(floor), "log_A": log_r + np.log(share) + alpha * centre_n,
                 "log_B": log_r + np.log1p(-share) + beta * centre_d, "alpha": alpha, "beta": beta,
-                "sigma": np.exp(new["log_sigma"])}
+                "sigma": np.exp(new["log_sigma"]), "nu": np.exp(new["log_nu"])}
 
     def _drift(self, family: str | None, log10_compute: np.ndarray, seed: int) -> np.ndarray:
         """Draws of the law's departure at each compute, shape (points, draws) (see :func:`departure`)."""
@@ -154,6 +154,6 @@ class HierarchicalFit(Fitted):
         log_d = effective_log_tokens(log_d, np.minimum(log_u, log_d), self.posterior_draws["R_star_D"])
         mu = np.log(chinchilla_loss(log_n, log_d, c["log_E"], c["log_A"], c["log_B"], c["alpha"], c["beta"]))
         drift = self._drift(family, np.log10(FLOP_PER_PARAM_TOKEN * params * tokens), seed)
-        return Predictive(mu + drift, c["sigma"], self.posterior_draws["nu"])
+        return Predictive(mu + drift, c["sigma"], c["nu"])
 
 

@@ -47,7 +47,7 @@ from scaling_forecast.models.law_registry import LAWS
 from scaling_forecast.models.laws import FLOP_PER_PARAM_TOKEN, effective_log_tokens
 from scaling_forecast.models.priors import FAMILY_CONSTANTS
 
-POOLED_FORMAT = 2  # the layout of a saved pooled fit (2: the family's own slope); another format is refused on load
+POOLED_FORMAT = 3  # the layout of a saved pooled fit (2: the family's own slope; 3: its own noise tails); another format is refused on load
 # The hierarchical fit's tuning and step-size target: the family model is a slice of it, with the same
 # drift process (every pooled fit in the leave-one-family-out backtest converged with these).
 SAMPLER = SamplerSettings(tune=1000, target_accept=0.95)

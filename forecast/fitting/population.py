@@ -27,12 +27,13 @@ from scaling_forecast.models.priors import EXTRAPOLATION_NU, FAMILY_CONSTANTS, H
 
 # Raised when what a population holds changes, so that caches built before are not read (2: the reach of
 # the learned extrapolation error; 3: Gamma(2) priors on the population spreads, family fits sampled again
-# when they miss the diagnostics, a family left out of the extrapolation model when its fit misses them).
-POPULATION_FORMAT = 3
+# when they miss the diagnostics, a family left out of the extrapolation model when its fit misses them;
+# 4: each family's own noise tails, log nu among a new family's constants instead of one shared nu).
+POPULATION_FORMAT = 4
 EXTRAPOLATION_HOLDOUT = 1 / 3  # each population family's top third by compute is forecast to learn the law's error
 # Eight families' slopes: a small model whose spread can sit near zero, where the default step size diverged.
 EXTRAPOLATION_SAMPLER = SamplerSettings(tune=2000, draws=2000, target_accept=0.99)
-SHARED_LOG = ("nu", "drift", "R_star_D")  # positive quantities every family shares, summarised on the log scale
+SHARED_LOG = ("drift", "R_star_D")  # positive quantities every family shares, summarised on the log scale
 
 
 def population_prior(fitted: HierarchicalFit, seed: int = 0) -> PopulationPrior:

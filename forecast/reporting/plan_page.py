@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from scaling_forecast.core.intervals import Interval
@@ -16,13 +17,15 @@ from .pages import banner, escape, page, section, write_page
 
 PANELS = (("params", "N_opt (parameters)"), ("tokens", "D_opt (tokens)"), ("loss", f"optimal expected {LOSS_LABEL}"))
 # One marker and colour per kind of question, so that the legend tells them apart.
-STYLES = {"given N": ("o", "tab:green"), "hardware": ("s", "tab:purple"), "target": ("^", "tab:red"),
+STYLES = {"given N": ("o", "tab:green"), "given N and D": ("X", "tab:olive"), "hardware": ("s", "tab:purple"),
+          "target": ("^", "tab:red"),
           "inference": ("D", "tab:orange"), "unique": ("P", "tab:brown")}
 
 
 def _asked(answer) -> list[float]:
     """Every compute (FLOP) the plan answered at, so that the figure's range holds them all."""
     out = [q.compute.lo for q in answer.for_params] + [q.compute.hi for q in answer.for_params]
+    out += [FLOP_PER_PARAM_TOKEN * row["params"] * row["tokens"] for row in answer.training_days]
     if answer.hardware is not None:
         out += [answer.hardware.compute.lo, answer.hardware.compute.hi]
     out += [r.compute for t in answer.targets for r in t.reach.values() if r is not None]
@@ -53,6 +56,11 @@ def plan_figure(answer, bands: dict[str, curves.Band], fitted_range: tuple[float
         ax.axvspan(*fitted_range, color="0.88", zorder=0, label="compute of the fitted runs")
         ax.set(xscale="log", yscale="linear" if quantity == "loss" else "log", xlabel=C_LABEL, ylabel=ylabel)
         ax.grid(alpha=0.3, which="both", linewidth=0.5)
+    for i, row in enumerate(answer.training_days):  # a run of given N and D: off the frontier unless it is optimal
+        label = "given N and D (its training time is answered above)" if i == 0 else None
+        compute = FLOP_PER_PARAM_TOKEN * row["params"] * row["tokens"]
+        _point(axes["params"], compute, row["params"], "given N and D", label)
+        _point(axes["tokens"], compute, row["tokens"], "given N and D", None)
     for i, q in enumerate(answer.for_params):
         label = "given N: its compute-optimal run" if i == 0 else None
         for quantity, y in (("params", q.params), ("tokens", q.tokens), ("loss", q.loss)):
@@ -82,7 +90,8 @@ def plan_figure(answer, bands: dict[str, curves.Band], fitted_range: tuple[float
         if u.budget is not None:
             for quantity, y in (("params", u.params), ("tokens", u.tokens), ("loss", u.loss)):
                 _point(axes[quantity], u.budget, y, "unique", None)
-    near = bands["loss"].x >= min(_asked(answer)) / 10  # the loss axis spans the answers, not the whole curve
+    asked = _asked(answer)  # the loss axis spans the answers, not the whole curve (all of it when none is on it)
+    near = bands["loss"].x >= min(asked) / 10 if asked else np.ones(bands["loss"].x.size, bool)
     lo, hi = bands["loss"].lo[near].min(), bands["loss"].hi[near].max()
     axes["loss"].set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
     labelled = {}
