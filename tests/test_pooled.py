@@ -17,6 +17,7 @@ from scaling_forecast.fitting.pooled import POOLED_FORMAT, PooledFit, load_popul
 from scaling_forecast.fitting.population import slope_posterior
 from scaling_forecast.fitting.single import ScalingLawFit
 from scaling_forecast.inputs.families import FAMILIES, load_families
+from scaling_forecast.models.priors import FAMILY_CONSTANTS
 
 
 def _cli(cache, *args, timeout=600) -> subprocess.CompletedProcess:
@@ -231,7 +232,7 @@ def test_no_pool_fits_the_law_alone(population_cache, tmp_path):
 def test_population_is_read_from_the_cache(population_cache, monkeypatch):
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
     population = load_population()
-    assert population.diagnostics["converged"] is not None and len(population.prior.mean) == 6
+    assert population.diagnostics["converged"] is not None and len(population.prior.mean) == len(FAMILY_CONSTANTS)
     assert np.all(np.linalg.eigvalsh(np.asarray(population.prior.cov)) > 0)
 
 

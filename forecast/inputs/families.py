@@ -42,10 +42,6 @@ FAMILIES = (
     FamilySpec("misfitting", "misfitting", "val:C4", best_of_sweep=True),
     FamilySpec("gemstones", "gemstones", "train:final_loss"),
     FamilySpec("llama3-isoflops", "llama3", "val:llama3-figure2"),
-    FamilySpec("marin-isoflops", "marin-dclm", "val:paloma-macro"),
-    FamilySpec("marin-isoflops", "marin-comma", "val:paloma-macro"),
-    FamilySpec("marin-isoflops", "marin-nemotron", "val:paloma-macro"),
-    FamilySpec("steplaw-tuned", "steplaw", "train:smoothed"),
 )
 CONFIGURATION = ["family", "params", "tokens", "unique_tokens"]
 
