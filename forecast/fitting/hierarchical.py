@@ -80,6 +80,8 @@ class HierarchicalFit(Fitted):
         if missing:
             return f"not a complete hierarchical fit (missing {', '.join(missing)})"
         posterior = idata["posterior"].to_dataset()
+        if "nu" in posterior and "family" not in posterior["nu"].dims:
+            return "a hierarchical fit of an earlier version (one noise tail shared by every family): fit it again"
         for name in json.loads(idata.attrs["free_vars"]):
             if name not in posterior or not np.isfinite(posterior[name].to_numpy()).all():
                 return f"posterior variable {name!r} is missing or not finite"

@@ -18,8 +18,7 @@ from .pages import banner, escape, page, section, write_page
 PANELS = (("params", "N_opt (parameters)"), ("tokens", "D_opt (tokens)"), ("loss", f"optimal expected {LOSS_LABEL}"))
 # One marker and colour per kind of question, so that the legend tells them apart.
 STYLES = {"given N": ("o", "tab:green"), "given N and D": ("X", "tab:olive"), "hardware": ("s", "tab:purple"),
-          "target": ("^", "tab:red"),
-          "inference": ("D", "tab:orange"), "unique": ("P", "tab:brown")}
+          "target": ("^", "tab:red"), "inference": ("D", "tab:orange"), "unique": ("P", "tab:brown")}
 
 
 def _asked(answer) -> list[float]:
