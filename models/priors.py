@@ -112,10 +112,9 @@ class HierarchicalPriors:
       would not share (rho; seeds average it away, the rest is the configuration's own deviation)
     - R*_D ~ LogNormal(log 15.4, 0.75): Muennighoff et al.'s fitted value 15.4, 95% 3.5 to 67
     - log nu (Student-t degrees of freedom of the run noise, per family): mean ~ N(log 10, 1), spread ~ G(0.75).
-      Each family's tails are its own: one shared nu was set by the families with stray runs (near 1.1,
-      almost Cauchy), and a new family inherited it, so clean runs were read as outliers and every
-      forecast carried Cauchy-like noise. Drawn from a population, a new family's nu is informed by the
-      registered families but its own runs move it.
+      Each family's tails are its own: the families with stray runs must not make a new family's clean
+      runs outliers. Drawn from a population, a new family's nu is informed by the registered families
+      and moved by its own runs.
     - drift (sd of a family's departure from its law, log loss) ~ HalfNormal(0.02), shared by families;
       its correlation length along log10 compute is fixed (``drift_length`` decades): runs a few bins
       apart share most of it, runs a decade apart little. Left free, the length trades off against the
@@ -156,9 +155,10 @@ class PopulationPrior:
     - ``mean``, ``cov``: normal approximation of the population's predictive distribution of a new
       family's constants (``FAMILY_CONSTANTS``, level / floor / split at ``centre_log_n``,
       ``centre_log_d``, the population's centre).
-    - ``shared``: name -> (location, scale) of a normal on the log scale (``drift``, ``R_star_D``) or the logit scale (``seed_share``; absent when no family of the population repeated
-      a configuration with other seeds, since a single family pins it poorly and its vague prior then
-      made the sampler diverge): quantities every family shares.
+    - ``shared``: name -> (location, scale) of a normal on the log scale (``drift``, ``R_star_D``) or the
+      logit scale (``seed_share``; absent when no family of the population repeated a configuration with
+      other seeds, since a single family pins it poorly and its vague prior then made the sampler diverge):
+      quantities every family shares.
     - ``extrapolation``: (mean, sd) of the slope, in log loss per decade of compute beyond a family's
       largest run, of the law's error when extrapolated, learned from the population's families (see
       ``extrapolation_model``); (0, 0) before it is learned.

@@ -141,6 +141,19 @@ def test_pooled_forecasts_of_smoothly_departing_families_are_calibrated(populati
 CHINCHILLA = {"E": 1.75, "A": 450.0, "B": 1800.0, "alpha": 0.33, "beta": 0.37}
 
 
+def _chinchilla_log_loss(params: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    c = CHINCHILLA
+    return np.log(chinchilla_loss(np.log(params), np.log(tokens), np.log(c["E"]), np.log(c["A"]), np.log(c["B"]),
+                                  c["alpha"], c["beta"]))
+
+
+def _user_runs(params: np.ndarray, tokens: np.ndarray, loss: np.ndarray) -> pd.DataFrame:
+    """A user's run file as the fit reads it: one family, no repeated data, C = 6ND."""
+    return pd.DataFrame({"family": "user", "run_id": [f"r{i}" for i in range(params.size)], "params": params,
+                         "tokens": tokens, "unique_tokens": np.nan, "compute": 6 * params * tokens, "loss": loss,
+                         "loss_kind": "simulated"})
+
+
 @pytest.mark.slow
 @pytest.mark.needs_data
 @pytest.mark.parametrize("noise, heavy, seed", [(0.005, False, 1), (0.01, False, 2), (0.02, False, 3), (0.01, True, 4)],
@@ -168,15 +181,12 @@ def test_the_default_fit_of_a_users_runs_recovers_the_law_and_its_noise(populati
     budgets = np.logspace(18, 21, 6)
     params = (np.sqrt(budgets / 120)[:, None] * 10.0 ** np.linspace(-0.6, 0.6, 8)[None, :]).ravel()
     tokens = np.repeat(budgets, 8) / (6 * params) * 10.0 ** rng.uniform(-0.1, 0.1, params.size)
-    truth = np.log(chinchilla_loss(np.log(params), np.log(tokens), np.log(CHINCHILLA["E"]), np.log(CHINCHILLA["A"]),
-                                   np.log(CHINCHILLA["B"]), CHINCHILLA["alpha"], CHINCHILLA["beta"]))
+    truth = _chinchilla_log_loss(params, tokens)
 
     def draw(shape) -> np.ndarray:  # noise of unit standard deviation
         return rng.standard_t(3, shape) / np.sqrt(3) if heavy else rng.standard_normal(shape)
 
-    runs = pd.DataFrame({"family": "user", "run_id": [f"r{i}" for i in range(params.size)], "params": params,
-                         "tokens": tokens, "unique_tokens": np.nan, "compute": 6 * params * tokens,
-                         "loss": np.exp(truth + noise * draw(params.size)), "loss_kind": "simulated"})
+    runs = _user_runs(params, tokens, np.exp(truth + noise * draw(params.size)))
     fitted = PooledFit.fit(runs, source="simulated", source_sha256="-", population=load_population(), progress=False)
     assert fitted.diagnostics.converged, fitted.diagnostics.problems()
     post = fitted.idata["posterior"].to_dataset()
@@ -205,12 +215,8 @@ def test_a_twelve_run_ladder_at_one_ratio_converges_with_default_settings(popula
     monkeypatch.setenv("SCALING_FORECAST_CACHE_DIR", str(population_cache))
     params = np.logspace(8, np.log10(3e9), 12)
     tokens = 20 * params
-    truth = chinchilla_loss(np.log(params), np.log(tokens), np.log(CHINCHILLA["E"]), np.log(CHINCHILLA["A"]),
-                            np.log(CHINCHILLA["B"]), CHINCHILLA["alpha"], CHINCHILLA["beta"])
-    loss = truth * np.exp(0.01 * np.random.default_rng(100).standard_normal(params.size))
-    runs = pd.DataFrame({"family": "user", "run_id": [f"r{i}" for i in range(params.size)], "params": params,
-                         "tokens": tokens, "unique_tokens": np.nan, "compute": 6 * params * tokens, "loss": loss,
-                         "loss_kind": "simulated"})
+    noise = 0.01 * np.random.default_rng(100).standard_normal(params.size)
+    runs = _user_runs(params, tokens, np.exp(_chinchilla_log_loss(params, tokens) + noise))
     fitted = PooledFit.fit(runs, source="ladder", source_sha256="-", population=load_population(),
                            sampler=SamplerSettings(seed=seed), progress=False)
     assert fitted.diagnostics.converged, fitted.diagnostics.problems()
